@@ -1,0 +1,17 @@
+"""doit entry point: `doit list`, `doit build:bestsiteever`, `doit platform:ruby-compile`.
+
+The apps are those of the workspace file wake.toml (see wake/workspace.py).
+"""
+
+from wake.tasks import build_tasks
+
+DOIT_CONFIG = {
+    "default_tasks": ["build"],
+    "verbosity": 2,
+    "dep_file": ".doit.db",
+}
+
+
+def task_build():  # type: ignore[no-untyped-def]
+    """wake's build graph: platform stages, app stages, one release image per process."""
+    yield from build_tasks()

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Builds every main package of a Go module into /opt/app/bin (app-compile stage).
+set -eu
+cd /opt/app
+mkdir -p bin
+echo "wake: go build ./..."
+go build -o bin/ ./...
+rm -rf /tmp/go-cache /tmp/go
+ls -l bin

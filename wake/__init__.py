@@ -1,0 +1,5 @@
+"""wake: content-hashed, staged Docker builds and deploys."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

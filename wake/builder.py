@@ -1,0 +1,147 @@
+"""Make stage images exist: reuse what the engine has, pull from the registry
+cache, or build. Up to date means "an image tagged with the key exists", so a
+fresh clone with a warm engine builds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import engine, registry
+from .keys import decode_inputs
+from .planner import Materialized, Planner
+
+REUSED, PULLED, BUILT = "reused", "pulled", "built"
+# What a stage would do: nothing, pull it, or build it.
+CURRENT, PULL, BUILD = "up-to-date", "pull", "build"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    node: str
+    action: str
+    seconds: float
+    size: int
+    tag: str
+
+    def line(self) -> str:
+        size = f"{self.size / 1e6:,.0f} MB" if self.size else "-"
+        return f"{self.action:<7} {self.node:<44} {self.seconds:7.1f}s {size:>9}  {self.tag}"
+
+
+class EngineIndex:
+    """Every wake image in the engine, listed with one API call and kept up to date."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.tags: dict[str, dict[str, Any]] = {}
+        self.by_stage: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: dict[str, Any]) -> None:
+        for tag in row.get("RepoTags") or ():
+            self.tags[tag] = row
+        stage_id = (row.get("Labels") or {}).get("wake.id")
+        if stage_id:
+            self.by_stage.setdefault(stage_id, []).append(row)
+
+    def newest(self, stage_id: str) -> dict[str, Any] | None:
+        rows = self.by_stage.get(stage_id) or []
+        return max(rows, key=lambda r: int(r.get("Created", 0)), default=None)
+
+    def recorded_inputs(self, stage_id: str) -> dict[str, str] | None:
+        row = self.newest(stage_id)
+        label = (row.get("Labels") or {}).get("wake.inputs") if row else None
+        return decode_inputs(label) if label else None
+
+
+def _say_default(line: str) -> None:
+    print(line, flush=True)
+
+
+class Builder:
+    def __init__(self, planner: Planner, say: Callable[[str], None] = _say_default,
+                 verbose: bool | None = None) -> None:
+        self.planner = planner
+        self.say = say
+        self.verbose = bool(os.environ.get("WAKE_VERBOSE")) if verbose is None else verbose
+        self._index: EngineIndex | None = None
+        self.api_calls = 0
+
+    @property
+    def index(self) -> EngineIndex:
+        if self._index is None:
+            with engine.translate("list images"):
+                rows = self.planner.client.api.images(filters={"label": "wake.key"})
+            self.api_calls += 1
+            self._index = EngineIndex(rows)
+        return self._index
+
+    def state(self, node: str) -> str:
+        """What ensure() would do for this stage, without doing it."""
+        mat = self.planner.get(node)
+        if mat.tag in self.index.tags:
+            return CURRENT
+        reg = self.planner.settings.registry
+        if reg and registry.has(reg, mat.stage.repository, mat.tag.rsplit(":", 1)[1]):
+            return PULL
+        return BUILD
+
+    def ensure(self, node: str) -> Outcome:
+        mat = self.planner.get(node)
+        started = time.monotonic()
+        state = self.state(node)
+        if state == CURRENT:
+            action = REUSED
+        elif state == PULL:
+            self.say(f"pulling {node} from {self.planner.settings.registry}")
+            assert self.planner.settings.registry
+            registry.pull(self.planner.client, self.planner.settings.registry, mat.tag)
+            action = PULLED
+        else:
+            self._build(mat)
+            action = BUILT
+        row = self._refresh(mat.tag)
+        outcome = Outcome(node, action, time.monotonic() - started,
+                          int(row.get("Size", 0)) if row else 0, mat.tag)
+        self.say(outcome.line())
+        return outcome
+
+    def _refresh(self, tag: str) -> dict[str, Any] | None:
+        if tag not in self.index.tags:
+            with engine.translate(f"inspect {tag}"):
+                rows = self.planner.client.api.images(name=tag.rsplit(":", 1)[0],
+                                                      filters={"label": "wake.key"})
+            for row in rows:
+                self.index.add(row)
+        return self.index.tags.get(tag)
+
+    def _build(self, mat: Materialized) -> None:
+        node = mat.stage.id
+        self.say(f"building {node} -> {mat.tag}")
+
+        def on_line(line: str) -> None:
+            # Step lines are the progress; LABEL steps are wake's own bookkeeping.
+            if self.verbose or (line.startswith("Step ") and " : LABEL " not in line):
+                self.say(f"  | {line}")
+
+        # Spool the context to disk: app trees can be large.
+        with tempfile.TemporaryFile() as context:
+            mat.write_context(context)
+            context.seek(0)
+            engine.build(self.planner.client, context.read(), mat.tag, mat.labels(), node,
+                         on_line)
+        reg = self.planner.settings.registry
+        if reg:
+            self.say(f"  pushing {mat.tag} to {reg}")
+            registry.push(self.planner.client, reg, mat.tag)
+
+
+def stderr_say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

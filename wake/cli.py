@@ -1,0 +1,148 @@
+"""The `wake` command: argument parsing only; the work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__, base, engine, manifest, platforms, settings
+from .errors import WakeError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def cmd_manifest_check(args: argparse.Namespace) -> int:
+    registry = platforms.load_all()
+    found = manifest.load(Path(args.path), known_platforms=registry)
+    detection = platforms.detect(found.root, found.platform, registry)
+    print(found.summary())
+    print(f"  builds as: {detection.platform.name} ({detection.reason})")
+    print("ok")
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    root = path.parent if path.is_file() else path
+    if not root.is_dir():
+        raise WakeError(f"{path}: no such folder")
+    declared = None
+    if (root / manifest.MANIFEST_NAME).is_file():
+        declared = manifest.load(root, known_platforms=platforms.load_all()).platform
+    detection = platforms.detect(root, declared)
+    print(f"{detection.platform.name}\t{detection.reason}")
+    return 0
+
+
+def cmd_platforms(args: argparse.Namespace) -> int:
+    registry = platforms.load_all()
+    print("Detection order (first match wins; manifest.json \"platform\" overrides):")
+    for number, platform in enumerate(platforms.detection_order(registry), 1):
+        print(f"  {number}. {platform.name:<8} {', '.join(platform.detect_files):<48} "
+              f"{platform.directory}")
+    return 0
+
+
+def cmd_base_bootstrap(args: argparse.Namespace) -> int:
+    config = settings.load({"base_image": args.image})
+    result = base.bootstrap(engine.connect(), config.base_image, mirror=args.mirror,
+                            suite=args.suite, force=args.force)
+    print(result)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(f"WAKE_HOME   {settings.wake_home()}")
+    print(settings.load().describe())
+    return 0
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"ca_bundle": getattr(args, "ca_bundle", None),
+            "base_image": getattr(args, "base_image", None),
+            "registry": getattr(args, "registry", None)}
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .run import run_doit
+
+    settings.load(_overrides(args))  # fail early, before doit starts
+    targets = [f"build:{app}" for app in args.apps] or ["build"]
+    return run_doit(["run", *targets], args.apps, _overrides(args))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    print(explain(args.app, args.stage, _overrides(args)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="wake", description=(
+        "Content-hashed staged Docker builds and deploys. Build steps are doit tasks: "
+        "`doit list`, `doit build:APP`."))
+    top.add_argument("--version", action="version", version=f"wake {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help: str,
+            parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    def build_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--ca-bundle", metavar="PEM",
+                       help="CA bundle the compile stages trust (else $WAKE_CA_BUNDLE)")
+        p.add_argument("--base-image", metavar="IMAGE", help="base image of platform stages")
+        p.add_argument("--registry", metavar="HOST:PORT", help="registry cache for stages")
+
+    m = sub.add_parser("manifest", help="check manifest.json files")
+    msub = m.add_subparsers(dest="manifest_command", required=True, metavar="COMMAND")
+    p = add("check", cmd_manifest_check, "validate an app's manifest.json and summarize it",
+            msub)
+    p.add_argument("path", help="an app folder or a manifest.json")
+
+    p = add("detect", cmd_detect, "print an app's platform and the file that decided it")
+    p.add_argument("path", help="an app folder")
+    add("platforms", cmd_platforms, "list platforms in detection order")
+    add("config", cmd_config, "show wake's settings and where each comes from")
+
+    b = sub.add_parser("base", help="the base image of platform stages")
+    bsub = b.add_subparsers(dest="base_command", required=True, metavar="COMMAND")
+    p = add("bootstrap", cmd_base_bootstrap,
+            "make the base image with debootstrap from this machine's Debian mirror", bsub)
+    p.add_argument("--image",
+                   help=f"image name (default: configured, {settings.DEFAULT_BASE_IMAGE})")
+    p.add_argument("--mirror", help="Debian mirror URL (default: this machine's apt mirror)")
+    p.add_argument("--suite", help="Debian suite (default: read from the image tag)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the image exists")
+
+    p = add("build", cmd_build, "build the images of apps (all apps by default) via doit")
+    p.add_argument("apps", nargs="*", metavar="APP")
+    build_options(p)
+
+    p = add("explain", cmd_explain, "say why a stage would rebuild, or that it is up to date")
+    p.add_argument("app")
+    p.add_argument("stage", nargs="?", help="e.g. app-compile, release-web (default: all)")
+    build_options(p)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except WakeError as exc:
+        print(f"wake: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("wake: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The boundary with the Docker engine: connect, build, inspect, run.
+
+Docker SDK errors are translated to DockerError/BuildError here, so nothing
+above this module sees a docker.errors exception.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.images import Image
+
+from .errors import BuildError, DockerError
+
+LineSink = Callable[[str], None]
+
+
+@contextmanager
+def translate(action: str) -> Iterator[None]:
+    """Turn Docker SDK and connection errors into a DockerError naming the action."""
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        reason = exc.explanation or str(exc)
+        raise DockerError(f"docker: {action}: {reason}") from None
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"docker: {action}: {exc}") from None
+    except (ConnectionError, OSError) as exc:
+        raise DockerError(f"docker: {action}: cannot reach the engine ({exc})") from None
+
+
+def connect(base_url: str | None = None) -> docker.DockerClient:
+    """A client for DOCKER_HOST (or base_url); fails with a hint when no engine answers."""
+    try:
+        client = (docker.DockerClient(base_url=base_url, timeout=600) if base_url
+                  else docker.from_env(timeout=600))
+        client.ping()
+    except docker.errors.DockerException as exc:
+        where = base_url or "DOCKER_HOST / unix:///var/run/docker.sock"
+        raise DockerError(
+            f"cannot reach a Docker engine at {where}: {exc}. Start one "
+            "(scripts/ensure-env.sh does) or set DOCKER_HOST") from None
+    return client
+
+
+def get_image(client: docker.DockerClient, ref: str) -> Image | None:
+    with translate(f"inspect image {ref}"):
+        try:
+            return client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return None
+
+
+def context_tar(files: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
+    """A build context as a tar, with fixed owners and mtimes so equal files give equal tars."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in sorted(files):
+            data = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = (modes or {}).get(name, 0o755 if name.endswith(".sh") else 0o644)
+            info.mtime = 0
+            info.uid = info.gid = 0
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    size: int
+
+
+_STEP = re.compile(r"^Step \d+/\d+ : ")
+
+
+def build(client: docker.DockerClient, context: bytes, tag: str, labels: dict[str, str],
+          stage: str, on_line: LineSink | None = None) -> BuildResult:
+    """Build an image from a context tar (classic builder), streaming output lines.
+
+    On failure, raises BuildError naming the stage, the failing step and its output.
+    """
+    step = ""
+    step_output: list[str] = []
+    image_id: str | None = None
+    with translate(f"build {stage}"):
+        stream = client.api.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag,
+                                  labels=labels, rm=True, forcerm=True, decode=True,
+                                  pull=False)
+        for chunk in stream:
+            text = chunk.get("stream", "")
+            if text:
+                for line in text.splitlines():
+                    if _STEP.match(line):
+                        step, step_output = line, []
+                    else:
+                        step_output.append(line)
+                    if on_line:
+                        on_line(line)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = str(chunk["aux"]["ID"])
+            if "error" in chunk:
+                tail = "\n".join(f"    {line}" for line in step_output[-40:])
+                raise BuildError(f"build of {stage} failed at {step or 'the start'}\n"
+                                 f"{tail}\n  error: {chunk['error'].strip()}")
+    if image_id is None:
+        image = get_image(client, tag)
+        if image is None:
+            raise BuildError(f"build of {stage} finished without an image")
+        image_id = str(image.id)
+    image = get_image(client, image_id)
+    return BuildResult(image_id=image_id, size=int(image.attrs.get("Size", 0)) if image else 0)
+
+
+def run_once(client: docker.DockerClient, image: str, command: list[str] | str,
+             **kwargs: Any) -> tuple[int, str]:
+    """Run a throwaway container to completion; return its exit code and output."""
+    with translate(f"run {command!r} in {image}"):
+        container = client.containers.run(image, command, detach=True,
+                                          labels={"wake.temporary": "1"}, **kwargs)
+        try:
+            status = container.wait(timeout=600)
+            output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+    return int(status.get("StatusCode", 1)), output
+
+
+def read_file(client: docker.DockerClient, image: str, path: str) -> bytes:
+    """One file out of an image, without running it (create, copy out, remove)."""
+    with translate(f"copy {path} out of {image}"):
+        container = client.containers.create(image, command=["true"],
+                                             labels={"wake.temporary": "1"})
+        try:
+            stream, _ = container.get_archive(path)
+            archive = io.BytesIO(b"".join(stream))
+        finally:
+            container.remove(force=True)
+    with tarfile.open(fileobj=archive) as tar:
+        member = tar.next()
+        handle = tar.extractfile(member) if member else None
+        if handle is None:
+            raise DockerError(f"docker: {path} in {image} is not a regular file")
+        return handle.read()

@@ -1,0 +1,51 @@
+"""The one exception root: a WakeError's str() is the message a user reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WakeError(Exception):
+    """Something the user can fix; the CLI prints it and exits non-zero."""
+
+    exit_code = 1
+
+
+class UsageError(WakeError):
+    """Bad input (a manifest, a flag, a config file): exit 2."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, at a JSON path like `processes.web.cpu`."""
+
+    path: str
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = self.path or "(top level)"
+        text = f"{where}: {self.message}"
+        return f"{text}\n      fix: {self.fix}" if self.fix else text
+
+
+class ManifestError(UsageError):
+    """Every problem found in one manifest file, reported together."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        count = len(problems)
+        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class DockerError(WakeError):
+    """The Docker engine refused or failed; the message says which call and why."""
+
+
+class BuildError(WakeError):
+    """A stage's build failed; the message names the stage and shows the failing step."""

@@ -1,0 +1,82 @@
+"""`wake explain`: why a stage would rebuild, by comparing today's inputs with
+the inputs recorded on the newest image built for that stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import stages
+from .builder import CURRENT, PULL, Builder
+from .errors import UsageError
+from .session import Session, quiet_builder
+
+
+def diff_inputs(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Readable reasons, one per changed input, named as the user knows them."""
+    reasons = []
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) == new.get(name):
+            continue
+        label = _label(name)
+        if name not in old:
+            reasons.append(f"added {label}")
+        elif name not in new:
+            reasons.append(f"removed {label}")
+        else:
+            reasons.append(f"changed {label}")
+    return reasons
+
+
+def _label(name: str) -> str:
+    kind, _, rest = name.partition(":")
+    return {
+        "file": f"file {rest}",
+        "template": f"platform template {rest}",
+        "manifest": f"manifest.json {rest}",
+        "repo": f"repo {rest}",
+        "parent": "parent stage (it was rebuilt)",
+        "app-compile": "compiled app (app-compile was rebuilt)",
+        "base-image": "base image",
+        "dockerfile": "rendered Dockerfile",
+        "aptfile": "Aptfile packages",
+    }.get(kind, name)
+
+
+def reasons_for(builder: Builder, node: str) -> tuple[str, list[str]]:
+    """(state, reasons) for one stage: why it is current, pulled or rebuilt."""
+    mat = builder.planner.get(node)
+    state = builder.state(node)
+    if state == CURRENT:
+        return state, ["up to date: an image with its key is in the engine"]
+    if state == PULL:
+        return state, ["its key is in the registry cache: it will be pulled, not built"]
+    old = builder.index.recorded_inputs(node)
+    if old is None:
+        return state, ["never built: no image of this stage is in the engine"]
+    reasons = diff_inputs(old, mat.inputs)
+    # Name the root cause first: a parent's rebuild is a consequence.
+    reasons.sort(key=lambda r: ("stage" in r or "compiled app" in r, r))
+    return state, reasons or ["same inputs as the newest image, but that key is not tagged"]
+
+
+def explain(app: str, stage_name: str | None, overrides: dict[str, Any]) -> str:
+    session = Session(only=(app,), overrides=tuple(sorted(overrides.items())))
+    graph = session.graph
+    nodes = [n for n in stages.ordered(graph)]
+    if stage_name:
+        wanted = [n for n in nodes if n.endswith(":" + stage_name) or n == stage_name
+                  or n.endswith("-" + stage_name.removeprefix("platform-"))]
+        if not wanted:
+            shorts = ", ".join(n.rsplit(":", 1)[-1] for n in nodes)
+            raise UsageError(f"{app} has no stage {stage_name!r}; stages: {shorts}")
+        nodes = wanted
+    builder = quiet_builder(session)
+    lines = []
+    for node in nodes:
+        state, reasons = reasons_for(builder, node)
+        verb = {"up-to-date": "up to date", "pull": "will pull", "build": "will rebuild"}[state]
+        lines.append(f"{node}: {verb}")
+        if state != CURRENT:
+            lines += [f"  - {r}" for r in reasons]
+    return "\n".join(lines)

@@ -1,0 +1,524 @@
+"""The application manifest (`manifest.json`): frozen values and strict validation.
+
+`load()` reads a manifest and either returns a `Manifest` or raises a
+`ManifestError` listing *every* problem with its JSON path and a fix, so a
+user fixes a file in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import cron
+from .errors import ManifestError, Problem
+
+MANIFEST_NAME = "manifest.json"
+
+# Names become image names, container names and DNS labels: the intersection
+# of those rules is a lowercase RFC 1123 label.
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+NAME_MAX = 63
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MIN_MEMORY_MB = 16
+
+DEFAULT_CHDIR = "/opt/app"
+DEFAULT_CPU = 1.0
+DEFAULT_MEMORY_MB = 512
+
+# Paths the process image owns; extra repos may not be cloned over them.
+RESERVED_PATHS = ("/opt/app", "/opt/run")
+
+TOP_KEYS = ("platform", "name", "owner", "repos", "processes", "cron_jobs", "env",
+            "dependencies")
+PROCESS_KEYS = ("chdir", "run", "cpu", "memory")
+CRON_KEYS = ("name", "run", "chdir", "cpu", "memory")
+REPO_KEYS = ("url", "ref")
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    run: str
+    chdir: str = DEFAULT_CHDIR
+    cpu: float = DEFAULT_CPU
+    memory: int = DEFAULT_MEMORY_MB
+
+
+@dataclass(frozen=True)
+class CronJob:
+    name: str
+    schedule: str  # five cron fields (macros expanded)
+    command: str
+    chdir: str = DEFAULT_CHDIR
+    cpu: float = DEFAULT_CPU
+    memory: int = DEFAULT_MEMORY_MB
+
+    @property
+    def run(self) -> str:
+        return f"{self.schedule} {self.command}"
+
+
+@dataclass(frozen=True)
+class Repo:
+    """An extra git repository cloned into the app-release image at `target`."""
+
+    target: str
+    url: str
+    ref: str | None = None  # branch, tag or commit; None means the remote's HEAD
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    source: Path = field(compare=False)  # the manifest file it was read from
+    platform: str | None = None
+    owner: tuple[str, ...] = ()
+    repos: tuple[Repo, ...] = ()
+    processes: tuple[Process, ...] = ()
+    cron_jobs: tuple[CronJob, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    dependencies: tuple[str, ...] = ()
+
+    @property
+    def root(self) -> Path:
+        """The application's folder (the one holding manifest.json)."""
+        return self.source.parent
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        return dict(self.env)
+
+    def process(self, name: str) -> Process:
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(name)
+
+    def summary(self) -> str:
+        """A few lines describing the app, for `wake manifest check`."""
+        lines = [f"app {self.name} ({self.source})"]
+        lines.append(f"  platform: {self.platform or '(detected from files)'}")
+        if self.owner:
+            lines.append(f"  owner: {', '.join(self.owner)}")
+        for p in self.processes:
+            lines.append(f"  process {p.name}: {p.run!r} in {p.chdir}, "
+                         f"cpu {p.cpu:g}, memory {p.memory} MB")
+        for c in self.cron_jobs:
+            lines.append(f"  cron {c.name}: {c.schedule!r} {c.command!r}, "
+                         f"cpu {c.cpu:g}, memory {c.memory} MB")
+        for r in self.repos:
+            lines.append(f"  repo {r.target} <- {r.url}" + (f" @ {r.ref}" if r.ref else ""))
+        if self.env:
+            lines.append(f"  env: {', '.join(k for k, _ in self.env)}")
+        if self.dependencies:
+            lines.append(f"  depends on: {', '.join(self.dependencies)}")
+        return "\n".join(lines)
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers keys given more than once."""
+
+    duplicates: list[str]
+
+
+def _pairs_hook(pairs: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
+def find_manifest(path: Path) -> Path:
+    """Accept an app folder or a manifest file; return the manifest file's path."""
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise ManifestError(str(path), [Problem(
+            "", "no such file",
+            f"create {MANIFEST_NAME} in the app's folder, or pass the path to it")])
+    return path
+
+
+def load(path: Path | str, known_platforms: Iterable[str] | None = None) -> Manifest:
+    """Read and validate a manifest; raise ManifestError with every problem found."""
+    source = find_manifest(Path(path))
+    raw = source.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ManifestError(str(source), [Problem(
+            "", f"not UTF-8 text (bad byte at line {line})", "save the file as UTF-8")]
+        ) from None
+    return parse(text, source, known_platforms)
+
+
+def parse(text: str, source: Path, known_platforms: Iterable[str] | None = None) -> Manifest:
+    try:
+        data = json.loads(text, object_pairs_hook=_pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(str(source), [Problem(
+            "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            "fix the JSON syntax there (a missing comma or quote is the usual cause)")]
+        ) from None
+    checker = _Checker(set(known_platforms) if known_platforms is not None else None)
+    manifest = checker.manifest(data, source)
+    if checker.problems or manifest is None:
+        raise ManifestError(str(source), checker.problems)
+    return manifest
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+            int: "a number", float: "a number", type(None): "null"}.get(
+                type(value) if not isinstance(value, dict) else dict, type(value).__name__)
+
+
+class _Checker:
+    """Walks the parsed JSON, collecting Problems instead of stopping at the first."""
+
+    def __init__(self, known_platforms: set[str] | None) -> None:
+        self.problems: list[Problem] = []
+        self.known_platforms = known_platforms
+
+    def add(self, path: str, message: str, fix: str = "") -> None:
+        self.problems.append(Problem(path, message, fix))
+
+    # -- generic shapes -------------------------------------------------------
+
+    def obj(self, value: Any, path: str, allowed: tuple[str, ...] | None) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.add(path, f"must be an object, got {_type_name(value)}",
+                     "write it as { ... }")
+            return None
+        for key in getattr(value, "duplicates", ()):
+            self.add(_join(path, key), "is given more than once",
+                     "keep one; JSON readers silently use the last")
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    close = difflib.get_close_matches(key, allowed, n=1)
+                    fix = (f"did you mean {close[0]!r}?" if close
+                           else f"remove it; allowed here: {', '.join(allowed)}")
+                    self.add(_join(path, key), "unknown key", fix)
+        return value
+
+    def string(self, value: Any, path: str, fix: str = "") -> str | None:
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, got {_type_name(value)}", fix or "quote it")
+            return None
+        if not value.strip():
+            self.add(path, "must not be empty", fix or "give it a value or remove the key")
+            return None
+        return value
+
+    def name(self, value: Any, path: str, what: str) -> str | None:
+        text = self.string(value, path)
+        if text is None:
+            return None
+        if len(text) > NAME_MAX:
+            self.add(path, f"{what} {text!r} is {len(text)} characters; at most {NAME_MAX}",
+                     "shorten it (it becomes an image, container and DNS name)")
+            return None
+        if not NAME_RE.match(text):
+            suggestion = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:NAME_MAX]
+            self.add(path, f"{what} {text!r} cannot be an image, container and DNS name",
+                     "use lowercase letters, digits and '-', not starting or ending with '-'"
+                     + (f", e.g. {suggestion!r}" if suggestion else ""))
+            return None
+        return text
+
+    def abs_path(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path, "give an absolute path such as /opt/app")
+        if text is None:
+            return None
+        if not text.startswith("/"):
+            self.add(path, f"{text!r} is not an absolute path", f"write /{text.lstrip('./')}")
+            return None
+        if ".." in PurePosixPath(text).parts:
+            self.add(path, f"{text!r} contains '..'", "write the path without '..'")
+            return None
+        return str(PurePosixPath(text))
+
+    def cpu(self, value: Any, path: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(path, f"must be a number, got {_type_name(value)}",
+                     "write cpus as a number, e.g. 1 or 0.5")
+            return None
+        if not value > 0:
+            self.add(path, f"must be greater than 0, got {value}",
+                     "give a share of cpus such as 0.5 or 1")
+            return None
+        return float(value)
+
+    def memory(self, value: Any, path: str) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(path, f"must be a whole number of megabytes, got {_type_name(value)}",
+                     "write e.g. 512")
+            return None
+        if isinstance(value, float) and not value.is_integer():
+            self.add(path, f"must be a whole number of megabytes, got {value}",
+                     f"write {int(value)} or {int(value) + 1}")
+            return None
+        if value < MIN_MEMORY_MB:
+            self.add(path, f"{value} MB is below the minimum of {MIN_MEMORY_MB} MB",
+                     f"set at least {MIN_MEMORY_MB} (memory is in megabytes)")
+            return None
+        return int(value)
+
+    def field_or(self, data: dict[str, Any], key: str, path: str, default: Any,
+                 check: Callable[[Any, str], Any]) -> Any:
+        if key not in data:
+            return default
+        return check(data[key], _join(path, key))
+
+    # -- the manifest ---------------------------------------------------------
+
+    def manifest(self, data: Any, source: Path) -> Manifest | None:
+        top = self.obj(data, "", TOP_KEYS)
+        if top is None:
+            return None
+        name = None
+        if "name" not in top:
+            self.add("name", "is required", f"add \"name\": \"{_guess_name(source)}\"")
+        else:
+            name = self.name(top["name"], "name", "app name")
+        platform = self.field_or(top, "platform", "", None, self.platform)
+        owner = self.field_or(top, "owner", "", (), self.owner)
+        repos = self.field_or(top, "repos", "", (), self.repos)
+        processes = self.field_or(top, "processes", "", (), self.processes)
+        cron_jobs = self.field_or(top, "cron_jobs", "", (), self.cron_jobs)
+        env = self.field_or(top, "env", "", (), self.env)
+        dependencies = self.field_or(top, "dependencies", "", (), self.dependencies)
+        if "processes" not in top and "cron_jobs" not in top:
+            self.add("processes", "an app needs at least one process or cron job",
+                     'add "processes": {"web": {"run": "..."}}')
+        if processes and cron_jobs:
+            clash = {p.name for p in processes} & {c.name for c in cron_jobs}
+            for dup in sorted(clash):
+                self.add("cron_jobs", f"cron job name {dup!r} is also a process name",
+                         "give the cron job another \"name\" (each gets its own image)")
+        if name and dependencies and name in dependencies:
+            self.add("dependencies", f"the app {name!r} lists itself", "remove it")
+        if name is None or self.problems:
+            return None
+        return Manifest(name=name, source=source, platform=platform, owner=owner or (),
+                        repos=repos or (), processes=processes or (),
+                        cron_jobs=cron_jobs or (), env=env or (),
+                        dependencies=dependencies or ())
+
+    def platform(self, value: Any, path: str) -> str | None:
+        text = self.name(value, path, "platform")
+        if text is None or self.known_platforms is None or text in self.known_platforms:
+            return text
+        close = difflib.get_close_matches(text, sorted(self.known_platforms), n=1)
+        self.add(path, f"unknown platform {text!r}",
+                 f"did you mean {close[0]!r}?" if close else
+                 f"use one of: {', '.join(sorted(self.known_platforms))}, or remove the key "
+                 "to detect it")
+        return None
+
+    def owner(self, value: Any, path: str) -> tuple[str, ...] | None:
+        if isinstance(value, str):
+            self.add(path, "must be a list of strings", f'write ["{value}"]')
+            return None
+        if not isinstance(value, list):
+            self.add(path, f"must be a list of strings, got {_type_name(value)}",
+                     'write e.g. ["you@example.com"]')
+            return None
+        owners = [self.string(v, _join(path, i)) for i, v in enumerate(value)]
+        return tuple(o for o in owners if o is not None)
+
+    def repos(self, value: Any, path: str) -> tuple[Repo, ...] | None:
+        data = self.obj(value, path, None)
+        if data is None:
+            return None
+        repos = []
+        for target, spec in data.items():
+            where = _join(path, target)
+            checked_target = self.abs_path(target, where)
+            if checked_target is not None:
+                for reserved in RESERVED_PATHS:
+                    if checked_target == reserved or checked_target.startswith(reserved + "/"):
+                        self.add(where, f"{checked_target} is where wake puts the app itself",
+                                 "clone the repo somewhere else, e.g. /opt/<repo-name>")
+                        checked_target = None
+                        break
+                else:
+                    if checked_target == "/":
+                        self.add(where, "cannot clone over /", "use e.g. /opt/<repo-name>")
+                        checked_target = None
+            url, ref = None, None
+            if isinstance(spec, dict):
+                fields = self.obj(spec, where, REPO_KEYS)
+                if fields is not None:
+                    if "url" not in fields:
+                        self.add(_join(where, "url"), "is required", "add the git URL")
+                    else:
+                        url = self.repo_url(fields["url"], _join(where, "url"))
+                    if "ref" in fields:
+                        ref = self.repo_ref(fields["ref"], _join(where, "ref"))
+                        if ref is None:
+                            url = None
+            else:
+                url = self.repo_url(spec, where)
+            if checked_target and url:
+                repos.append(Repo(target=checked_target, url=url, ref=ref))
+        return tuple(sorted(repos, key=lambda r: r.target))
+
+    def repo_url(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path, 'give a git URL, or {"url": ..., "ref": ...}')
+        if text is None:
+            return None
+        if text.startswith("-"):
+            self.add(path, f"URL {text!r} starts with '-', which git reads as an option",
+                     "give a real URL (https://, ssh://, git://, git@host:path or a path)")
+            return None
+        transport = text.split("::", 1)[0].lower() if "::" in text else ""
+        if transport in ("ext", "fd"):
+            self.add(path, f"the {transport}:: transport runs arbitrary commands",
+                     "use https://, ssh://, git:// or a local path")
+            return None
+        if any(c.isspace() or ord(c) < 32 for c in text):
+            self.add(path, "URL contains whitespace or control characters", "remove them")
+            return None
+        return text
+
+    def repo_ref(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path, "give a branch, tag or commit")
+        if text is None:
+            return None
+        if text.startswith("-") or any(c.isspace() for c in text):
+            self.add(path, f"ref {text!r} is not a branch, tag or commit name",
+                     "remove leading '-' and spaces")
+            return None
+        return text
+
+    def processes(self, value: Any, path: str) -> tuple[Process, ...] | None:
+        data = self.obj(value, path, None)
+        if data is None:
+            return None
+        if not data:
+            self.add(path, "is empty", 'add a process, e.g. "web": {"run": "..."}')
+        result = []
+        for pname, spec in data.items():
+            where = _join(path, pname)
+            name = self.name(pname, where, "process name")
+            fields = self.obj(spec, where, PROCESS_KEYS)
+            if fields is None:
+                continue
+            run = None
+            if "run" not in fields:
+                self.add(_join(where, "run"), "is required", "add the command that starts it")
+            else:
+                run = self.string(fields["run"], _join(where, "run"))
+            chdir = self.field_or(fields, "chdir", where, DEFAULT_CHDIR, self.abs_path)
+            cpu = self.field_or(fields, "cpu", where, DEFAULT_CPU, self.cpu)
+            memory = self.field_or(fields, "memory", where, DEFAULT_MEMORY_MB, self.memory)
+            if name is not None and run is not None and None not in (chdir, cpu, memory):
+                result.append(Process(name=name, run=run, chdir=chdir, cpu=cpu,
+                                      memory=memory))
+        return tuple(sorted(result, key=lambda p: p.name))
+
+    def cron_jobs(self, value: Any, path: str) -> tuple[CronJob, ...] | None:
+        if not isinstance(value, list):
+            self.add(path, f"must be a list, got {_type_name(value)}",
+                     'write [{"run": "*/10 * * * * command"}]')
+            return None
+        result = []
+        seen: set[str] = set()
+        for index, spec in enumerate(value):
+            where = _join(path, index)
+            fields = self.obj(spec, where, CRON_KEYS)
+            if fields is None:
+                continue
+            name = self.field_or(fields, "name", where, f"cron-{index + 1}",
+                                 lambda v, p: self.name(v, p, "cron job name"))
+            if name is not None:
+                if name in seen:
+                    self.add(_join(where, "name"), f"cron job name {name!r} is used twice",
+                             "give each cron job its own name")
+                seen.add(name)
+            line = None
+            if "run" not in fields:
+                self.add(_join(where, "run"), "is required",
+                         'add e.g. "*/10 * * * * /opt/app/bin/task"')
+            else:
+                text = self.string(fields["run"], _join(where, "run"))
+                if text is not None:
+                    try:
+                        line = cron.parse(text)
+                    except cron.CronSyntaxError as exc:
+                        self.add(_join(where, "run"), f"bad cron line: {exc}",
+                                 "write five schedule fields then the command, "
+                                 'e.g. "*/10 * * * * bin/task"')
+            chdir = self.field_or(fields, "chdir", where, DEFAULT_CHDIR, self.abs_path)
+            cpu = self.field_or(fields, "cpu", where, DEFAULT_CPU, self.cpu)
+            memory = self.field_or(fields, "memory", where, DEFAULT_MEMORY_MB, self.memory)
+            if None not in (name, line, chdir, cpu, memory):
+                assert line is not None
+                result.append(CronJob(name=name, schedule=line.schedule, command=line.command,
+                                      chdir=chdir, cpu=cpu, memory=memory))
+        return tuple(result)
+
+    def env(self, value: Any, path: str) -> tuple[tuple[str, str], ...] | None:
+        data = self.obj(value, path, None)
+        if data is None:
+            return None
+        result = []
+        for key, val in data.items():
+            where = _join(path, key)
+            if not ENV_NAME_RE.match(key):
+                fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+                if not fixed or fixed[0].isdigit():
+                    fixed = "_" + fixed
+                self.add(where, f"{key!r} is not a valid environment variable name",
+                         f"use letters, digits and '_', not starting with a digit, "
+                         f"e.g. {fixed!r}")
+                continue
+            if isinstance(val, bool) or not isinstance(val, str | int | float):
+                self.add(where, f"value must be a string, got {_type_name(val)}",
+                         "quote it: environment values are strings")
+                continue
+            if not isinstance(val, str):
+                self.add(where, f"value must be a string, got the number {val}",
+                         f'quote it: "{val}"')
+                continue
+            result.append((key, val))
+        return tuple(sorted(result))
+
+    def dependencies(self, value: Any, path: str) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.add(path, f"must be a list of app names, got {_type_name(value)}",
+                     'write e.g. ["accounts", "search"]')
+            return None
+        names = []
+        for index, item in enumerate(value):
+            name = self.name(item, _join(path, index), "app name")
+            if name is None:
+                continue
+            if name in names:
+                self.add(_join(path, index), f"{name!r} is listed twice", "remove one")
+                continue
+            names.append(name)
+        return tuple(names)
+
+
+def _guess_name(source: Path) -> str:
+    guess = re.sub(r"[^a-z0-9-]+", "-", source.resolve().parent.name.lower()).strip("-")
+    return guess[:NAME_MAX] or "myapp"

@@ -1,0 +1,226 @@
+"""Turn a stage of the graph into what decides its content: the rendered
+Dockerfile, the files of its build context, its named inputs, and its key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import docker
+import networkx as nx
+
+from . import aptfile, engine, repos
+from .errors import WakeError
+from .keys import TAG_LENGTH, combine, encode_inputs, sha256
+from .platforms import builtin_dir
+from .settings import Settings
+from .stages import (
+    APP_COMPILE,
+    APP_RELEASE,
+    PLATFORM_COMPILE,
+    PLATFORM_RELEASE,
+    RELEASE,
+    StageDef,
+    stage,
+)
+from .tree import HashCache, TreeFile, hash_tree
+
+CA_FILE = "wake-ca-bundle.pem"
+TEMPLATES = {
+    PLATFORM_COMPILE: ("platform-compile.Dockerfile.j2", "build.sh", "platform.toml"),
+    PLATFORM_RELEASE: ("platform-release.Dockerfile.j2", "platform.toml"),
+    APP_COMPILE: ("app-compile.Dockerfile.j2",),
+    APP_RELEASE: ("app-release.Dockerfile.j2",),
+    RELEASE: ("release.Dockerfile.j2", "run.sh.j2"),
+}
+# The app's manifest is not copied into app-compile: its fields reach only the
+# stages that use them, so editing one process's `run` rebuilds one image.
+EXCLUDED_APP_FILES = frozenset({"manifest.json"})
+
+
+@dataclass(frozen=True)
+class Materialized:
+    stage: StageDef
+    dockerfile: str
+    inputs: dict[str, str]
+    key: str
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # context path -> data
+    tree: tuple[TreeFile, ...] = ()  # app files, copied under app/
+    # Files only known at build time (the compiled app from app-compile).
+    late_files: Callable[[], dict[str, tuple[bytes, int]]] | None = None
+
+    @property
+    def tag(self) -> str:
+        return f"{self.stage.repository}:{self.key[:TAG_LENGTH]}"
+
+    def labels(self) -> dict[str, str]:
+        s = self.stage
+        labels = {"wake.key": self.key, "wake.id": s.id, "wake.kind": s.kind,
+                  "wake.platform": s.platform.name, "wake.inputs": encode_inputs(self.inputs)}
+        if s.app:
+            labels["wake.app"] = s.app.name
+        return labels
+
+    def write_context(self, out: IO[bytes]) -> None:
+        """The build context as a tar: fixed owners and mtimes, app files streamed from disk."""
+        files = dict(self.files)
+        if self.late_files:
+            files.update(self.late_files())
+        files["Dockerfile"] = (self.dockerfile.encode(), 0o644)
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            for name in sorted(files):
+                data, mode = files[name]
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), mode, 0
+                tar.addfile(info, io.BytesIO(data))
+            for item in self.tree:
+                info = tarfile.TarInfo(f"app/{item.path}")
+                info.size = item.absolute.stat().st_size
+                info.mode, info.mtime = (0o755 if item.executable else 0o644), 0
+                with open(item.absolute, "rb") as handle:
+                    tar.addfile(info, handle)
+
+
+def _template_inputs(s: StageDef) -> dict[str, str]:
+    """template:<platform>/<file> -> digest, for every template file the stage uses."""
+    root = builtin_dir()
+    inputs = {}
+    for name in TEMPLATES[s.kind]:
+        path = s.platform.template_sources(name)
+        try:
+            label = path.relative_to(root).as_posix()
+        except ValueError:  # a platform from WAKE_PLATFORMS_PATH
+            label = f"{s.platform.name}/{path.name}"
+        inputs[f"template:{label}"] = sha256(path.read_bytes())
+    return inputs
+
+
+class Planner:
+    """Materializes stages on demand, each at most once per run."""
+
+    def __init__(self, graph: nx.DiGraph, settings: Settings,
+                 client_factory: Callable[[], docker.DockerClient],
+                 cache: HashCache | None = None) -> None:
+        self.graph = graph
+        self.settings = settings
+        self._client_factory = client_factory
+        self._client: docker.DockerClient | None = None
+        self._cache = cache
+        self._done: dict[str, Materialized] = {}
+        self._base_id: str | None = None
+        self._commits: dict[tuple[str, str | None], str] = {}
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    @property
+    def cache(self) -> HashCache:
+        if self._cache is None:
+            self._cache = HashCache()
+        return self._cache
+
+    def base_image_id(self) -> str:
+        if self._base_id is None:
+            image = engine.get_image(self.client, self.settings.base_image)
+            if image is None:
+                raise WakeError(f"base image {self.settings.base_image} is not in the engine; "
+                                "run `wake base bootstrap` (or docker pull it where you can)")
+            self._base_id = str(image.id)
+        return self._base_id
+
+    def get(self, node: str) -> Materialized:
+        if node not in self._done:
+            self._done[node] = self._materialize(stage(self.graph, node))
+        return self._done[node]
+
+    def _finish(self, s: StageDef, template: str, context: dict[str, Any],
+                inputs: dict[str, str], **extra: Any) -> Materialized:
+        dockerfile = s.platform.render(template, {**s.platform.context(), **context})
+        inputs = {**inputs, **_template_inputs(s), "dockerfile": sha256(dockerfile)}
+        for name, (data, mode) in extra.get("files", {}).items():
+            inputs[f"file:{name}"] = sha256(data) + (":x" if mode & 0o111 else "")
+        return Materialized(stage=s, dockerfile=dockerfile, inputs=inputs, key=combine(inputs),
+                            **extra)
+
+    def _materialize(self, s: StageDef) -> Materialized:
+        if s.kind in (PLATFORM_COMPILE, PLATFORM_RELEASE):
+            return self._platform(s)
+        parent = self.get(s.parent) if s.parent else None
+        assert parent is not None and s.app is not None
+        base = {"parent": parent.tag, "app": s.app.manifest}
+        inputs = {"parent": parent.key}
+        if s.kind == APP_COMPILE:
+            tree = hash_tree(s.app.root, self.cache, exclude=EXCLUDED_APP_FILES)
+            if not tree:
+                raise WakeError(f"app {s.app.name}: {s.app.root} has no files to build")
+            inputs.update({f"file:app/{f.path}": f.digest for f in tree})
+            packages = aptfile.read(s.app.root)
+            inputs["aptfile"] = sha256(json.dumps(packages))
+            return self._finish(s, "app-compile.Dockerfile.j2",
+                                {**base, "apt_packages": packages}, inputs, tree=tuple(tree))
+        if s.kind == APP_RELEASE:
+            return self._app_release(s, base, inputs)
+        assert s.kind == RELEASE and s.unit is not None and s.copies_from
+        compiled = self.get(s.copies_from)
+        inputs["app-compile"] = compiled.key
+        unit = s.unit
+        inputs[f"manifest:{'cron_jobs' if s.unit_kind == 'cron' else 'processes'}."
+               f"{unit.name}"] = json.dumps(unit.__dict__, sort_keys=True)
+        context = {**base, "unit": unit, "kind": s.unit_kind}
+        run = s.platform.render("run.sh.j2", context).encode()
+        return self._finish(s, "release.Dockerfile.j2", context, inputs,
+                            files={"run": (run, 0o755)},
+                            late_files=lambda: {"app.tar.gz": (engine.read_file(
+                                self.client, compiled.tag, "/opt/wake/app.tar.gz"), 0o644)})
+
+    def _platform(self, s: StageDef) -> Materialized:
+        inputs = {"base-image": self.base_image_id()}
+        context: dict[str, Any] = {"base_image": self.settings.base_image, "ca_bundle": False}
+        files: dict[str, tuple[bytes, int]] = {}
+        if s.kind == PLATFORM_COMPILE:
+            files = {name: (data, 0o755) for name, data in s.platform.files().items()}
+            ca = self.settings.ca_bundle_bytes()
+            if ca is not None:
+                files[CA_FILE] = (ca, 0o644)
+                context["ca_bundle"] = True
+        template = f"{s.kind}.Dockerfile.j2"
+        return self._finish(s, template, context, inputs, files=files)
+
+    def _app_release(self, s: StageDef, base: dict[str, Any],
+                     inputs: dict[str, str]) -> Materialized:
+        assert s.app is not None
+        manifest = s.app.manifest
+        packages = aptfile.read(s.app.root)
+        inputs["aptfile"] = sha256(json.dumps(packages))
+        inputs["manifest:env"] = json.dumps(manifest.env)
+        repo_context = []
+        commits = {}
+        for index, repo in enumerate(manifest.repos):
+            cache_key = (repo.url, repo.ref)
+            if cache_key not in self._commits:
+                self._commits[cache_key] = repos.resolve(repo.url, repo.ref)
+            commit = self._commits[cache_key]
+            commits[repo.target] = (repo.url, commit)
+            inputs[f"repo:{repo.target}"] = f"{repo.url}@{commit}"
+            repo_context.append({"target": repo.target, "context_dir": f"repos/{index}"})
+
+        def repo_files() -> dict[str, tuple[bytes, int]]:
+            out = {}
+            for index, repo in enumerate(manifest.repos):
+                url, commit = commits[repo.target]
+                for path, data in repos.export(url, commit).items():
+                    out[f"repos/{index}/{path}"] = data
+            return out
+
+        return self._finish(s, "app-release.Dockerfile.j2",
+                            {**base, "apt_packages": packages, "repos": repo_context}, inputs,
+                            late_files=repo_files if manifest.repos else None)
+

@@ -1,0 +1,25 @@
+"""Run wake's doit tasks in-process (the `wake build` command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+
+from .session import Session
+from .tasks import build_tasks
+
+
+def run_doit(doit_args: list[str], apps: list[str],
+             overrides: dict[str, Any] | None = None) -> int:
+    session = Session(only=tuple(apps),
+                      overrides=tuple(sorted((overrides or {}).items())))
+
+    def task_build():  # type: ignore[no-untyped-def]
+        yield from build_tasks(session)
+
+    namespace = {"task_build": task_build,
+                 "DOIT_CONFIG": {"verbosity": 2, "dep_file": ".doit.db"}}
+    code: int = DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
+    return code

@@ -1,0 +1,50 @@
+"""One build session: workspace, graph, planner and builder wired together.
+
+Created lazily so `doit list` never talks to the engine or hashes a tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import networkx as nx
+
+from . import engine, settings, stages, workspace
+from .builder import Builder, stderr_say
+from .planner import Planner
+from .settings import Settings
+from .tree import HashCache
+
+
+@dataclass
+class Session:
+    workspace_file: Path | None = None
+    only: tuple[str, ...] = ()
+    overrides: tuple[tuple[str, str | None], ...] = ()
+
+    @cached_property
+    def settings(self) -> Settings:
+        return settings.load(dict(self.overrides))
+
+    @cached_property
+    def workspace(self) -> workspace.Workspace:
+        return workspace.load(self.workspace_file)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        return stages.build_graph(self.workspace, list(self.only) or None)
+
+    @cached_property
+    def planner(self) -> Planner:
+        return Planner(self.graph, self.settings, engine.connect, HashCache())
+
+    @cached_property
+    def builder(self) -> Builder:
+        return Builder(self.planner)
+
+
+def quiet_builder(session: Session) -> Builder:
+    """A builder whose messages go to stderr (for commands that print data on stdout)."""
+    return Builder(session.planner, say=stderr_say)

@@ -1,0 +1,99 @@
+"""wake's settings: defaults, then `$WAKE_HOME/config.toml`, then environment variables.
+
+| setting     | config.toml key | environment        | default               |
+|-------------|-----------------|--------------------|-----------------------|
+| base image  | base_image      | WAKE_BASE_IMAGE    | debian:bookworm-slim  |
+| CA bundle   | ca_bundle       | WAKE_CA_BUNDLE     | (none)                |
+| registry    | registry        | WAKE_REGISTRY      | (none)                |
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
+KEYS = {"base_image": "WAKE_BASE_IMAGE", "ca_bundle": "WAKE_CA_BUNDLE",
+        "registry": "WAKE_REGISTRY"}
+
+
+def wake_home() -> Path:
+    return Path(os.environ.get("WAKE_HOME") or Path.home() / ".wake")
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_image: str = DEFAULT_BASE_IMAGE
+    ca_bundle: Path | None = None
+    registry: str | None = None
+    # Where each value came from, for `wake config`.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def ca_bundle_bytes(self) -> bytes | None:
+        if self.ca_bundle is None:
+            return None
+        return self.ca_bundle.read_bytes()
+
+    def describe(self) -> str:
+        lines = []
+        for key in KEYS:
+            value = getattr(self, key)
+            origin = self.origins.get(key, "default")
+            lines.append(f"{key:<11} {value if value is not None else '(not set)'}  [{origin}]")
+        return "\n".join(lines)
+
+
+def _check_ca_bundle(value: str, where: str) -> Path:
+    path = Path(value).expanduser()
+    try:
+        head = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read CA bundle {path}: {exc.strerror}; "
+                         "point it at a PEM file such as /etc/ssl/certs/ca-certificates.crt"
+                         ) from None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise UsageError(f"{where}: {path} holds no PEM certificate "
+                         "(no '-----BEGIN CERTIFICATE-----'); give a PEM CA bundle")
+    return path.resolve()
+
+
+def load(overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from config.toml, the environment, then explicit overrides (CLI flags)."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    config = wake_home() / "config.toml"
+    if config.is_file():
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"{config}: not valid TOML: {exc}") from None
+        for key, value in data.items():
+            if key not in KEYS:
+                raise UsageError(f"{config}: unknown setting {key!r}; "
+                                 f"known: {', '.join(KEYS)}")
+            if not isinstance(value, str):
+                raise UsageError(f"{config}: {key} must be a string")
+            values[key], origins[key] = value, str(config)
+    for key, var in KEYS.items():
+        if os.environ.get(var):
+            values[key], origins[key] = os.environ[var], f"${var}"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key], origins[key] = value, "command line"
+    ca = values.get("ca_bundle")
+    return Settings(
+        base_image=values.get("base_image", DEFAULT_BASE_IMAGE),
+        ca_bundle=_check_ca_bundle(ca, origins["ca_bundle"]) if ca else None,
+        registry=values.get("registry"),
+        origins=origins,
+    )

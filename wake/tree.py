@@ -1,0 +1,160 @@
+"""An app's files as a build sees them: walked honouring .gitignore and .wakeignore,
+hashed by content, with a stat-keyed cache so a second look costs a stat per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from .settings import wake_home
+
+IGNORE_FILES = (".gitignore", ".wakeignore")
+# Never part of a build: VCS metadata and doit's local state.
+ALWAYS_IGNORED = frozenset({".git", ".hg", ".svn", ".doit.db", ".doit.db.db", ".doit.db.dat",
+                            ".doit.db.dir", ".doit.db.bak"})
+# A file changed within this many seconds of being hashed may change again in
+# the same mtime tick ("racy git"): hash it, but do not cache the result.
+RACY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    path: str  # relative, with '/' separators
+    absolute: Path
+    digest: str  # sha256 of content, plus ":x" when executable
+    executable: bool
+
+
+def _specs_for(directory: Path, rel: str) -> list[tuple[str, GitIgnoreSpec]]:
+    specs = []
+    for name in IGNORE_FILES:
+        file = directory / name
+        if file.is_file():
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+            specs.append((rel, GitIgnoreSpec.from_lines(lines)))
+    return specs
+
+
+def _ignored(rel_path: str, is_dir: bool, specs: list[tuple[str, GitIgnoreSpec]]) -> bool:
+    """Git's rule: the deepest ignore file with a matching pattern decides."""
+    for base, spec in reversed(specs):
+        local = rel_path[len(base) + 1:] if base else rel_path
+        result = spec.check_file(local + ("/" if is_dir else ""))
+        if result.include is not None:
+            return bool(result.include)
+    return False
+
+
+def walk(root: Path, exclude: frozenset[str] = frozenset()) -> Iterator[tuple[str, os.stat_result]]:
+    """(relative path, stat) of every regular file under root that a build copies.
+
+    `exclude` names top-level files to leave out (e.g. manifest.json).
+    Symlinks are followed only when they point inside root.
+    """
+    root = root.resolve()
+    stack: list[tuple[Path, str, list[tuple[str, GitIgnoreSpec]]]] = [
+        (root, "", _specs_for(root, ""))]
+    while stack:
+        directory, rel_dir, specs = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name in ALWAYS_IGNORED or (not rel_dir and entry.name in exclude):
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                st = os.stat(entry.path)
+            except OSError:
+                continue  # dangling symlink
+            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if _ignored(rel, is_dir, specs):
+                continue
+            if is_dir:
+                stack.append((Path(entry.path), rel, specs + _specs_for(Path(entry.path), rel)))
+            elif stat.S_ISREG(st.st_mode):
+                yield rel, st
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashCache:
+    """sha256 of files keyed by (path, size, mtime_ns, inode, ctime_ns) in sqlite.
+
+    The cache only saves reads; keys are always functions of content.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or wake_home() / "cache" / "filehash.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT,"
+                        " mtime INT, inode INT, ctime INT, digest TEXT)")
+        self.pending: list[tuple[str, int, int, int, int, str]] = []
+        self.hits = 0
+        self.misses = 0
+        # One query up front instead of one per file.
+        self.rows = {row[0]: row[1:] for row in self.db.execute("SELECT * FROM files")}
+
+    def digest(self, path: Path, st: os.stat_result) -> str:
+        key = str(path)
+        row = self.rows.get(key)
+        if row and tuple(row[:4]) == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+            self.hits += 1
+            return str(row[4])
+        self.misses += 1
+        digest = _sha256_file(path)
+        if time.time() - st.st_mtime > RACY_SECONDS:
+            self.pending.append((key, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
+                                 digest))
+        return digest
+
+    def flush(self) -> None:
+        if self.pending:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
+                                    self.pending)
+            self.pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+
+def hash_tree(root: Path, cache: HashCache | None = None,
+              exclude: frozenset[str] = frozenset()) -> list[TreeFile]:
+    """Every file a build of `root` copies, sorted by path, with its content digest."""
+    root = root.resolve()
+    files = []
+    owned = cache is None
+    cache = cache or HashCache()
+    try:
+        for rel, st in walk(root, exclude):
+            absolute = root / rel
+            executable = bool(st.st_mode & 0o111)
+            digest = cache.digest(absolute, st) + (":x" if executable else "")
+            files.append(TreeFile(rel, absolute, digest, executable))
+        cache.flush()
+    finally:
+        if owned:
+            cache.close()
+    return sorted(files, key=lambda f: f.path)

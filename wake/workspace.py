@@ -1,0 +1,137 @@
+"""A workspace: the apps wake builds, listed in `wake.toml`.
+
+    [[apps]]
+    path = "examples/bestsiteever"      # relative to wake.toml
+
+    [[apps]]
+    git = "git://127.0.0.1/shop.git"    # cloned into $WAKE_HOME/cache/apps
+    ref = "main"                        # branch, tag or commit (default: HEAD)
+    subdir = "."                        # where manifest.json is inside the repo
+
+Without a wake.toml, every folder directly under the current one that holds a
+manifest.json is an app. WAKE_WORKSPACE names a wake.toml explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import manifest as manifest_mod
+from . import platforms as platforms_mod
+from . import repos
+from .errors import UsageError
+from .keys import sha256
+from .manifest import Manifest
+from .platforms import Platform
+from .settings import wake_home
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+WORKSPACE_FILE = "wake.toml"
+APP_KEYS = ("path", "git", "ref", "subdir")
+
+
+@dataclass(frozen=True)
+class App:
+    manifest: Manifest
+    platform: Platform
+    detected_by: str  # the file that decided the platform, or the manifest field
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def root(self) -> Path:
+        return self.manifest.root
+
+
+@dataclass(frozen=True)
+class Workspace:
+    source: Path | None  # the wake.toml, if any
+    apps: tuple[App, ...]
+
+    def app(self, name: str) -> App:
+        for app in self.apps:
+            if app.name == name:
+                return app
+        known = ", ".join(a.name for a in self.apps) or "(none)"
+        raise UsageError(f"no app named {name!r} in the workspace; apps: {known}")
+
+
+def find_file(start: Path | None = None) -> Path | None:
+    if os.environ.get("WAKE_WORKSPACE"):
+        path = Path(os.environ["WAKE_WORKSPACE"])
+        if not path.is_file():
+            raise UsageError(f"WAKE_WORKSPACE={path}: no such file")
+        return path
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / WORKSPACE_FILE).is_file():
+            return folder / WORKSPACE_FILE
+    return None
+
+
+def load_app(root: Path, registry: dict[str, Platform]) -> App:
+    manifest = manifest_mod.load(root, known_platforms=registry)
+    detection = platforms_mod.detect(manifest.root, manifest.platform, registry)
+    return App(manifest=manifest, platform=detection.platform, detected_by=detection.reason)
+
+
+def _git_app(source: Path, index: int, url: str, ref: str | None) -> Path:
+    commit = repos.resolve(url, ref)
+    checkout = wake_home() / "cache" / "apps" / sha256(url)[:24]
+    if not (checkout / ".git").is_dir():
+        checkout.parent.mkdir(parents=True, exist_ok=True)
+        repos._git("clone", "--quiet", "--", url, str(checkout))
+    head = repos._git("rev-parse", "HEAD", cwd=checkout).strip()
+    if head != commit:
+        repos._git("fetch", "--quiet", "origin", cwd=checkout)
+        repos._git("checkout", "--quiet", "--detach", commit, cwd=checkout)
+    return checkout
+
+
+def load(path: Path | None = None) -> Workspace:
+    """The workspace at `path` (a wake.toml) or found from the current folder."""
+    source = path or find_file()
+    registry = platforms_mod.load_all()
+    roots: list[Path] = []
+    if source is None:
+        roots = sorted(p.parent for p in Path.cwd().glob("*/" + manifest_mod.MANIFEST_NAME))
+    else:
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"{source}: cannot read workspace: {exc}") from None
+        entries = data.get("apps", [])
+        if not isinstance(entries, list):
+            raise UsageError(f"{source}: apps must be an array of tables ([[apps]])")
+        for index, entry in enumerate(entries):
+            where = f"{source}: apps[{index}]"
+            if not isinstance(entry, dict):
+                raise UsageError(f"{where}: must be a table with path = ... or git = ...")
+            unknown = [k for k in entry if k not in APP_KEYS]
+            if unknown:
+                raise UsageError(f"{where}: unknown key {unknown[0]!r}; known: "
+                                 f"{', '.join(APP_KEYS)}")
+            if ("path" in entry) == ("git" in entry):
+                raise UsageError(f"{where}: give exactly one of path = \"...\" or git = \"...\"")
+            if "path" in entry:
+                root = (source.parent / str(entry["path"])).resolve()
+            else:
+                root = _git_app(source, index, str(entry["git"]), entry.get("ref"))
+            roots.append(root / str(entry.get("subdir", ".")))
+    apps = [load_app(root, registry) for root in roots]
+    seen: dict[str, Path] = {}
+    for app in apps:
+        if app.name in seen:
+            raise UsageError(f"two apps are named {app.name!r}: {seen[app.name]} and "
+                             f"{app.root}; app names must be unique in a workspace")
+        seen[app.name] = app.root
+    return Workspace(source=source, apps=tuple(apps))
