@@ -30,6 +30,7 @@ install_packages() {
     command -v dot >/dev/null || missing+=(graphviz)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v tar >/dev/null || missing+=(tar)
+    command -v docker-registry >/dev/null || missing+=(docker-registry)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         need_root

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up everything wake needs on a fresh Debian/Ubuntu machine and run the main job.
+# Idempotent: run it again and it installs nothing twice and rebuilds nothing unchanged.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/ensure-env.sh
+
+say "base image (debootstrap from this machine's Debian mirror if missing)"
+wake base bootstrap
+
+say "main job: doit build:bestsiteever"
+scripts/example-repos.sh -- doit build:bestsiteever
+say "done: docker images 'wake/bestsiteever/*' hold bestsiteever's release images"

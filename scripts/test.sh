@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run wake's whole test suite (unit and integration against a real Docker engine).
+# Installs and starts what the tests need; stops the dockerd it started, if any.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/ensure-env.sh
+trap stop_dockerd_if_started EXIT
+
+wake base bootstrap
+python -m pytest "$@"
