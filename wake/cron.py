@@ -28,7 +28,7 @@ MACROS = {
     "@hourly": "0 * * * *",
 }
 
-_RANGE = re.compile(r"^(?P<start>[a-z0-9]+)(?:-(?P<end>[a-z0-9]+))?(?:/(?P<step>\d+))?$")
+_RANGE = re.compile(r"(?P<start>[a-z0-9]+)(?:-(?P<end>[a-z0-9]+))?(?:/(?P<step>[0-9]+))?")
 
 
 class CronSyntaxError(ValueError):
@@ -44,7 +44,7 @@ class CronLine:
 def _value(text: str, low: int, high: int, names: tuple[str, ...], field: str) -> int:
     if text in names:
         return names.index(text) + (1 if low == 1 else 0)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise CronSyntaxError(f"{field} field: {text!r} is not a number")
     number = int(text)
     if not low <= number <= high:
@@ -56,12 +56,12 @@ def _check_field(text: str, field: str, low: int, high: int, names: tuple[str, .
     for part in text.lower().split(","):
         if part.startswith("*"):
             rest = part[1:]
-            if rest and not re.fullmatch(r"/\d+", rest):
+            if rest and not re.fullmatch(r"/[0-9]+", rest):
                 raise CronSyntaxError(f"{field} field: {part!r} is not '*' or '*/N'")
             if rest and int(rest[1:]) == 0:
                 raise CronSyntaxError(f"{field} field: a step of 0 never fires")
             continue
-        match = _RANGE.match(part)
+        match = _RANGE.fullmatch(part)
         if not match:
             raise CronSyntaxError(f"{field} field: {part!r} is not a value, range or step")
         start = _value(match["start"], low, high, names, field)

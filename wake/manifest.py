@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -170,6 +171,9 @@ def parse(text: str, source: Path, known_platforms: Iterable[str] | None = None)
             "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             "fix the JSON syntax there (a missing comma or quote is the usual cause)")]
         ) from None
+    except (ValueError, RecursionError) as exc:  # huge numbers, absurd nesting
+        raise ManifestError(str(source), [Problem(
+            "", f"JSON the manifest cannot hold: {exc}", "simplify the file")]) from None
     checker = _Checker(set(known_platforms) if known_platforms is not None else None)
     manifest = checker.manifest(data, source)
     if checker.problems or manifest is None:
@@ -235,7 +239,7 @@ class _Checker:
             self.add(path, f"{what} {text!r} is {len(text)} characters; at most {NAME_MAX}",
                      "shorten it (it becomes an image, container and DNS name)")
             return None
-        if not NAME_RE.match(text):
+        if not NAME_RE.fullmatch(text):
             suggestion = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:NAME_MAX]
             self.add(path, f"{what} {text!r} cannot be an image, container and DNS name",
                      "use lowercase letters, digits and '-', not starting or ending with '-'"
@@ -253,12 +257,17 @@ class _Checker:
         if ".." in PurePosixPath(text).parts:
             self.add(path, f"{text!r} contains '..'", "write the path without '..'")
             return None
-        return str(PurePosixPath(text))
+        # PurePosixPath keeps a leading '//', which Linux treats as '/'.
+        return str(PurePosixPath("/" + text.lstrip("/")))
 
     def cpu(self, value: Any, path: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(path, f"must be a number, got {_type_name(value)}",
                      "write cpus as a number, e.g. 1 or 0.5")
+            return None
+        if not math.isfinite(value):
+            self.add(path, f"must be a finite number of cpus, got {value}",
+                     "write e.g. 1 or 0.5")
             return None
         if not value > 0:
             self.add(path, f"must be greater than 0, got {value}",
@@ -270,6 +279,10 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(path, f"must be a whole number of megabytes, got {_type_name(value)}",
                      "write e.g. 512")
+            return None
+        if not math.isfinite(value):
+            self.add(path, f"must be a finite number of megabytes, got {value}",
+                     "write the memory in MB, e.g. 512")
             return None
         if isinstance(value, float) and not value.is_integer():
             self.add(path, f"must be a whole number of megabytes, got {value}",
@@ -305,7 +318,8 @@ class _Checker:
         cron_jobs = self.field_or(top, "cron_jobs", "", (), self.cron_jobs)
         env = self.field_or(top, "env", "", (), self.env)
         dependencies = self.field_or(top, "dependencies", "", (), self.dependencies)
-        if "processes" not in top and "cron_jobs" not in top:
+        # (An empty "processes" object gets its own message.)
+        if "processes" not in top and not top.get("cron_jobs"):
             self.add("processes", "an app needs at least one process or cron job",
                      'add "processes": {"web": {"run": "..."}}')
         if processes and cron_jobs:
@@ -460,7 +474,10 @@ class _Checker:
                          'add e.g. "*/10 * * * * /opt/app/bin/task"')
             else:
                 text = self.string(fields["run"], _join(where, "run"))
-                if text is not None:
+                if text is not None and any(c in text for c in "\n\r\0"):
+                    self.add(_join(where, "run"), "contains a line break",
+                             "write the cron line on one line")
+                elif text is not None:
                     try:
                         line = cron.parse(text)
                     except cron.CronSyntaxError as exc:
@@ -483,7 +500,7 @@ class _Checker:
         result = []
         for key, val in data.items():
             where = _join(path, key)
-            if not ENV_NAME_RE.match(key):
+            if not ENV_NAME_RE.fullmatch(key):
                 fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
                 if not fixed or fixed[0].isdigit():
                     fixed = "_" + fixed
