@@ -125,8 +125,9 @@ def run_once(client: docker.DockerClient, image: str, command: list[str] | str,
              **kwargs: Any) -> tuple[int, str]:
     """Run a throwaway container to completion; return its exit code and output."""
     with translate(f"run {command!r} in {image}"):
-        container = client.containers.run(image, command, detach=True,
-                                          labels={"wake.temporary": "1"}, **kwargs)
+        labels = {"wake.temporary": "1", **kwargs.pop("labels", {})}
+        container = client.containers.run(image, command, detach=True, labels=labels,
+                                          **kwargs)
         try:
             status = container.wait(timeout=600)
             output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")

@@ -1,0 +1,179 @@
+"""Fixtures for tests against a real Docker engine, real git servers and a real registry.
+
+Everything a test creates is removed by id or label at the end: images with a
+`wake.key` label that were not there before the session, containers labelled
+`wake.test`, and the daemons the fixtures started (by their own handles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from wake import engine, stages
+from wake.session import Session
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+TEST_LABEL = "wake.test"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def client() -> docker.DockerClient:
+    return engine.connect()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
+    before = {image.id for image in client.images.list(filters={"label": "wake.key"})}
+    yield
+    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
+        container.remove(force=True)
+    for container in client.containers.list(all=True, filters={"label": "wake.temporary"}):
+        container.remove(force=True)
+    for image in client.images.list(filters={"label": "wake.key"}):
+        if image.id not in before:
+            # A child image may have gone first and taken this one along.
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(image.id, force=True)
+
+
+@pytest.fixture(scope="session")
+def base_image(client: docker.DockerClient) -> str:
+    name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
+    if engine.get_image(client, name) is None:
+        from wake import base
+
+        base.bootstrap(client, name)
+    return name
+
+
+@pytest.fixture
+def wake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base_image: str) -> Path:
+    """A private WAKE_HOME; the host's CA bundle (package managers need it here)."""
+    home = tmp_path / "wake-home"
+    monkeypatch.setenv("WAKE_HOME", str(home))
+    for var in ("WAKE_REGISTRY", "WAKE_PLATFORMS_PATH", "WAKE_WORKSPACE", "DOCKER_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    if HOST_CA.is_file():
+        monkeypatch.setenv("WAKE_CA_BUNDLE", str(HOST_CA))
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check, timeout: float = 30.0, what: str = "service") -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not come up within {timeout} s")
+
+
+def make_repo(source: Path, bare: Path) -> str:
+    """A bare git repo from a folder, with fixed dates (same content, same commit)."""
+    work = bare.parent / f"{bare.name}.work"
+    shutil.copytree(source, work)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "wake", "GIT_AUTHOR_EMAIL": "wake@localhost",
+           "GIT_COMMITTER_NAME": "wake", "GIT_COMMITTER_EMAIL": "wake@localhost",
+           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+           "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "repo"]):
+        subprocess.run(["git", *args], cwd=work, env=env, check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    shutil.rmtree(work)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=bare, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`git daemon` on loopback serving the examples' extra repos; yields its base URL."""
+    base = tmp_path_factory.mktemp("git-server")
+    make_repo(EXAMPLES / "bestsiteever-cache-buster", base / "cache-buster.git")
+    port = free_port()
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
+         f"--base-path={base}", "--export-all", str(base)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"git://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: subprocess.run(["git", "ls-remote", f"{url}/cache-buster.git"],
+                                        capture_output=True).returncode == 0,
+                 what="git daemon")
+        yield url
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+@pytest.fixture
+def fresh_platforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Copies of the built-in platforms with a nonce, so this test's keys are its own
+    and a build starts cold (Docker's layer cache still makes it quick)."""
+    target = tmp_path / "platforms"
+    nonce = uuid.uuid4().hex
+    for platform in ("ruby", "python", "node", "go"):
+        shutil.copytree(ROOT / "platforms" / platform, target / platform)
+        with open(target / platform / "platform.toml", "a") as handle:
+            handle.write(f"\n# test nonce {nonce}\n")
+    monkeypatch.setenv("WAKE_PLATFORMS_PATH", str(target))
+    return target
+
+
+def copy_app(name: str, workspace: Path, git_url: str | None = None) -> Path:
+    app = workspace / name
+    shutil.copytree(EXAMPLES / name, app)
+    if git_url:
+        manifest = json.loads((app / "manifest.json").read_text())
+        manifest["repos"] = {target: f"{git_url}/{url.rsplit('/', 1)[-1]}"
+                             for target, url in manifest.get("repos", {}).items()}
+        (app / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return app
+
+
+def make_workspace(folder: Path, apps: list[str], git_url: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in apps:
+        copy_app(name, folder, git_url)
+    text = "".join(f'[[apps]]\npath = "{name}"\n\n' for name in apps)
+    (folder / "wake.toml").write_text(text)
+    return folder / "wake.toml"
+
+
+def build(workspace_file: Path, apps: tuple[str, ...] = ()) -> dict[str, str]:
+    """Ensure every stage, in order; return stage -> built / reused / pulled."""
+    session = Session(workspace_file=workspace_file, only=apps)
+    builder = session.builder
+    return {node: builder.ensure(node).action for node in stages.ordered(session.graph)}
+
+
+def tag_of(workspace_file: Path, node: str) -> str:
+    session = Session(workspace_file=workspace_file)
+    return session.planner.get(node).tag
