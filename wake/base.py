@@ -21,6 +21,7 @@ LEGACY_SOURCES = Path("/etc/apt/sources.list")
 DEFAULT_SUITE = "bookworm"
 # Debian codenames debootstrap knows how to make; used to read a suite off a tag.
 KNOWN_SUITES = ("buster", "bullseye", "bookworm", "trixie", "sid")
+NUMBERED_SUITES = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie"}
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,13 @@ def machine_mirror(sources: Path = DEB822_SOURCES, legacy: Path = LEGACY_SOURCES
                 (m[1].lower(), m[2].strip())
                 for m in re.finditer(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.MULTILINE))
             suites = fields.get("suites", "").split()
-            if fields.get("uris") and suite in suites:
+            enabled = fields.get("enabled", "yes").lower() not in ("no", "false", "0")
+            if fields.get("uris") and suite in suites and enabled:
                 return str(fields["uris"].split()[0])
     if legacy.is_file():
         for line in legacy.read_text().splitlines():
-            words = line.split()
-            # deb [options] URI SUITE COMPONENTS...
-            words = [w for w in words if not w.startswith("[") and not w.endswith("]")]
+            # deb [options] URI SUITE COMPONENTS...; options may hold spaces.
+            words = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0]).split()
             if len(words) >= 3 and words[0] == "deb" and words[2] == suite:
                 return words[1]
     raise WakeError(f"cannot find a Debian mirror for {suite} in {sources} or {legacy}; "
@@ -63,7 +64,11 @@ def machine_mirror(sources: Path = DEB822_SOURCES, legacy: Path = LEGACY_SOURCES
 
 def suite_for(image: str) -> str:
     """Read the Debian suite off a tag like debian:bookworm-slim; default bookworm."""
+    image = image.split("@", 1)[0]  # a digest pin says nothing about the suite
     tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    version = tag.split("-", 1)[0].split(".", 1)[0]
+    if version in NUMBERED_SUITES:
+        return NUMBERED_SUITES[version]
     for suite in KNOWN_SUITES:
         if tag == suite or tag.startswith(suite + "-"):
             return suite

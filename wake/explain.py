@@ -30,6 +30,8 @@ def diff_inputs(old: dict[str, str], new: dict[str, str]) -> list[str]:
 
 def _label(name: str) -> str:
     kind, _, rest = name.partition(":")
+    if kind == "file" and rest.startswith("app/"):
+        return f"app file {rest.removeprefix('app/')}"
     return {
         "file": f"file {rest}",
         "template": f"platform template {rest}",

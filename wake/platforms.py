@@ -134,18 +134,25 @@ def _load_one(directory: Path) -> Platform:
         return tuple(sorted(value.items()))
 
     order = data.get("order", 100)
-    if not isinstance(order, int):
+    if not isinstance(order, int) or isinstance(order, bool):
         problems.append("order must be an integer")
         order = 100
+
+    def table(name: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            problems.append(f"[{name}] must be a table")
+            return {}
+        for key in value:
+            if key not in keys:
+                problems.append(f"unknown key {key!r} in [{name}]; known: {', '.join(keys)}")
+        return value
+
     detect = strings(data.get("detect", []), "detect")
-    packages = data.get("packages", {})
-    env = data.get("env", {})
-    version = data.get("version", {})
-    if not (directory / "build.sh").is_file():
-        problems.append("build.sh is missing (it builds the app in the app-compile stage)")
-    if problems:
-        raise UsageError(f"{source}: " + "; ".join(problems))
-    return Platform(
+    packages = table("packages", ("compile", "release"))
+    env = table("env", ("compile", "release"))
+    version = table("version", ("command", "stage"))
+    platform = Platform(
         name=directory.name,
         directory=directory,
         description=str(data.get("description", "")),
@@ -158,6 +165,13 @@ def _load_one(directory: Path) -> Platform:
         version_command=strings(version.get("command", []), "version.command"),
         version_stage=str(version.get("stage", "platform-release")),
     )
+    if platform.version_stage not in ("platform-compile", "platform-release"):
+        problems.append("version.stage must be platform-compile or platform-release")
+    if not (directory / "build.sh").is_file():
+        problems.append("build.sh is missing (it builds the app in the app-compile stage)")
+    if problems:
+        raise UsageError(f"{source}: " + "; ".join(problems))
+    return platform
 
 
 def load_all() -> dict[str, Platform]:

@@ -61,10 +61,13 @@ def walk(root: Path, exclude: frozenset[str] = frozenset()) -> Iterator[tuple[st
     Symlinks are followed only when they point inside root.
     """
     root = root.resolve()
-    stack: list[tuple[Path, str, list[tuple[str, GitIgnoreSpec]]]] = [
-        (root, "", _specs_for(root, ""))]
+    # Each folder carries its ancestors' (device, inode): a symlink back to one of
+    # them would otherwise loop until the kernel's ELOOP.
+    Ids = frozenset[tuple[int, int]]
+    stack: list[tuple[Path, str, list[tuple[str, GitIgnoreSpec]], Ids]] = [
+        (root, "", _specs_for(root, ""), frozenset({(root.stat().st_dev, root.stat().st_ino)}))]
     while stack:
-        directory, rel_dir, specs = stack.pop()
+        directory, rel_dir, specs, ancestors = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
@@ -83,7 +86,10 @@ def walk(root: Path, exclude: frozenset[str] = frozenset()) -> Iterator[tuple[st
             if _ignored(rel, is_dir, specs):
                 continue
             if is_dir:
-                stack.append((Path(entry.path), rel, specs + _specs_for(Path(entry.path), rel)))
+                if (st.st_dev, st.st_ino) in ancestors:
+                    continue
+                stack.append((Path(entry.path), rel, specs + _specs_for(Path(entry.path), rel),
+                              ancestors | {(st.st_dev, st.st_ino)}))
             elif stat.S_ISREG(st.st_mode):
                 yield rel, st
 
@@ -133,6 +139,8 @@ class HashCache:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)",
                                     self.pending)
+            for key, *row in self.pending:
+                self.rows[key] = tuple(row)
             self.pending.clear()
 
     def close(self) -> None:

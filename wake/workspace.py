@@ -109,6 +109,10 @@ def load(path: Path | None = None) -> Workspace:
             data = tomllib.loads(source.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"{source}: cannot read workspace: {exc}") from None
+        for key in data:
+            if key != "apps":
+                raise UsageError(f"{source}: unknown key {key!r}; a workspace lists its apps "
+                                 "as [[apps]] tables")
         entries = data.get("apps", [])
         if not isinstance(entries, list):
             raise UsageError(f"{source}: apps must be an array of tables ([[apps]])")

@@ -3,8 +3,8 @@
 set -eu
 cd /opt/app
 if [ -f Gemfile ]; then
-    # Gems land in vendor/bundle (BUNDLE_PATH), so they travel with the app.
-    # Gems that Debian packages provide (listed in the Aptfile) resolve locally.
+    # Gems Debian installed (Aptfile) are used in place; others are installed
+    # into GEM_HOME=/opt/app/vendor/bundle, so they travel with the app.
     echo "wake: bundle install"
     bundle install --jobs 2
 else

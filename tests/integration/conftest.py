@@ -133,16 +133,20 @@ def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         daemon.wait(timeout=10)
 
 
-@pytest.fixture
-def fresh_platforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Copies of the built-in platforms with a nonce, so this test's keys are its own
-    and a build starts cold (Docker's layer cache still makes it quick)."""
-    target = tmp_path / "platforms"
+def copy_platforms(target: Path) -> Path:
+    """Copies of the built-in platforms with a nonce, so keys made with them are this
+    test's own and a build starts cold (Docker's layer cache still makes it quick)."""
     nonce = uuid.uuid4().hex
     for platform in ("ruby", "python", "node", "go"):
         shutil.copytree(ROOT / "platforms" / platform, target / platform)
         with open(target / platform / "platform.toml", "a") as handle:
             handle.write(f"\n# test nonce {nonce}\n")
+    return target
+
+
+@pytest.fixture
+def fresh_platforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = copy_platforms(tmp_path / "platforms")
     monkeypatch.setenv("WAKE_PLATFORMS_PATH", str(target))
     return target
 

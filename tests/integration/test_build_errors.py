@@ -1,0 +1,63 @@
+"""Failures a person can act on: the failing stage named, its step's output shown,
+a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def broken_app(folder: Path) -> Path:
+    app = folder / "broken"
+    app.mkdir(parents=True)
+    (app / "manifest.json").write_text(json.dumps(
+        {"name": "broken", "platform": "python", "processes": {"web": {"run": "true"}}}))
+    # pip fails at once, without touching the network.
+    (app / "requirements.txt").write_text("-e /nonexistent/wake-test-package\n")
+    (folder / "wake.toml").write_text('[[apps]]\npath = "broken"\n')
+    return folder / "wake.toml"
+
+
+def wake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wake.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+def test_failed_build_names_the_stage_and_shows_the_step(
+        tmp_path: Path, wake_env: Path, fresh_platforms: Path) -> None:
+    env = {**os.environ, "WAKE_WORKSPACE": str(broken_app(tmp_path))}
+    done = wake("build", "broken", env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "build of build:broken:app-compile failed at Step" in output
+    assert "RUN /opt/wake/build" in output
+    assert "nonexistent/wake-test-package" in output  # pip's own message
+    assert "Traceback" not in output
+    # The stages before it were built; nothing after it was attempted.
+    assert "built   platform:python-compile" in output
+    assert "release-web" not in output.split("failed at Step")[0].split("app-compile")[-1]
+
+
+def test_missing_base_image_says_how_to_make_it(tmp_path: Path, wake_env: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {**os.environ, "WAKE_WORKSPACE": str(broken_app(tmp_path)),
+           "WAKE_BASE_IMAGE": "wake-test-no-such-base:1"}
+    done = wake("build", "broken", env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "wake-test-no-such-base:1 is not in the engine" in output
+    assert "wake base bootstrap" in output
+    assert "Traceback" not in output
+
+
+def test_explain_of_an_unknown_stage_lists_the_stages(tmp_path: Path, wake_env: Path) -> None:
+    env = {**os.environ, "WAKE_WORKSPACE": str(broken_app(tmp_path))}
+    done = wake("explain", "broken", "release-nope", env=env)
+    assert done.returncode == 2
+    assert "broken has no stage 'release-nope'" in done.stderr
+    assert "release-web" in done.stderr

@@ -1,0 +1,20 @@
+"""Keep every unit test away from the real ~/.wake and from the caller's WAKE_* settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+WAKE_VARIABLES = ("WAKE_PLATFORMS_PATH", "WAKE_BASE_IMAGE", "WAKE_CA_BUNDLE", "WAKE_REGISTRY",
+                  "WAKE_WORKSPACE")
+
+
+@pytest.fixture(autouse=True)
+def wake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$WAKE_HOME is a fresh folder under tmp_path; other WAKE_* variables are unset."""
+    home = tmp_path / "wake-home"
+    monkeypatch.setenv("WAKE_HOME", str(home))
+    for name in WAKE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return home

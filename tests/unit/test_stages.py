@@ -1,0 +1,159 @@
+"""Unit tests for wake.stages: the DAG of stages built from a workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from wake import stages, workspace
+from wake.errors import UsageError
+from wake.manifest import CronJob
+from wake.workspace import Workspace
+
+
+def make_app(root: Path, name: str, detect_file: str, **fields: Any) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    data = {"name": name, **fields}
+    (root / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    (root / detect_file).write_text("# placeholder\n", encoding="utf-8")
+
+
+@pytest.fixture
+def two_ruby_apps(tmp_path: Path) -> Workspace:
+    ws = tmp_path / "ws"
+    make_app(ws / "shop", "shop", "Gemfile",
+             processes={"web": {"run": "puma"}, "worker": {"run": "rake work"}},
+             cron_jobs=[{"name": "nightly", "run": "0 3 * * * rake nightly"}])
+    make_app(ws / "blog", "blog", "config.ru", processes={"web": {"run": "rackup"}})
+    (ws / "wake.toml").write_text('[[apps]]\npath = "shop"\n[[apps]]\npath = "blog"\n',
+                                  encoding="utf-8")
+    return workspace.load(ws / "wake.toml")
+
+
+SHOP_NODES = {"build:shop:app-compile", "build:shop:app-release", "build:shop:release-web",
+              "build:shop:release-worker", "build:shop:release-nightly"}
+BLOG_NODES = {"build:blog:app-compile", "build:blog:app-release", "build:blog:release-web"}
+RUBY_NODES = {"platform:ruby-compile", "platform:ruby-release"}
+
+
+def test_node_ids(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps)
+    assert set(graph.nodes) == RUBY_NODES | SHOP_NODES | BLOG_NODES
+
+
+def test_apps_of_one_platform_share_the_platform_nodes(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps)
+    assert sorted(n for n in graph if n.startswith("platform:")) == sorted(RUBY_NODES)
+    assert set(graph.successors("platform:ruby-compile")) == {
+        "build:shop:app-compile", "build:blog:app-compile"}
+    assert set(graph.successors("platform:ruby-release")) == {
+        "build:shop:app-release", "build:blog:app-release"}
+
+
+def test_edges(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps)
+    expected = set()
+    for app, units in (("shop", ("web", "worker", "nightly")), ("blog", ("web",))):
+        expected |= {("platform:ruby-compile", f"build:{app}:app-compile", "from"),
+                     ("platform:ruby-release", f"build:{app}:app-release", "from")}
+        for unit in units:
+            expected |= {(f"build:{app}:app-release", f"build:{app}:release-{unit}", "from"),
+                         (f"build:{app}:app-compile", f"build:{app}:release-{unit}", "copies")}
+    assert {(u, v, d["relation"]) for u, v, d in graph.edges(data=True)} == expected
+    assert graph.has_edge("platform:ruby-compile", "build:shop:app-compile")
+    assert not graph.has_edge("platform:ruby-compile", "build:shop:app-release")
+    assert not graph.has_edge("build:shop:app-compile", "build:blog:release-web")
+
+
+def test_stage_definitions(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps)
+    compile_ = stages.stage(graph, "platform:ruby-compile")
+    assert (compile_.kind, compile_.app, compile_.parent) == ("platform-compile", None, None)
+    assert compile_.repository == "wake-platform/ruby-compile"
+    assert stages.stage(graph, "platform:ruby-release").repository == "wake-platform/ruby-release"
+    app_compile = stages.stage(graph, "build:shop:app-compile")
+    assert app_compile.parent == "platform:ruby-compile"
+    assert app_compile.repository == "wake/shop/app-compile"
+    assert app_compile.app is not None and app_compile.app.name == "shop"
+    web = stages.stage(graph, "build:shop:release-web")
+    assert (web.kind, web.parent, web.copies_from) == (
+        "release", "build:shop:app-release", "build:shop:app-compile")
+    assert (web.short, web.unit_kind, web.repository) == (
+        "release-web", "process", "wake/shop/release-web")
+    nightly = stages.stage(graph, "build:shop:release-nightly")
+    assert isinstance(nightly.unit, CronJob)
+    assert nightly.unit_kind == "cron"
+    assert nightly.unit.schedule == "0 3 * * *"
+
+
+def test_ordered_puts_parents_first(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps)
+    order = stages.ordered(graph)
+    assert sorted(order) == sorted(graph.nodes)
+    position = {node: index for index, node in enumerate(order)}
+    for parent, child in graph.edges:
+        assert position[parent] < position[child], (parent, child)
+    assert order[0] == "platform:ruby-compile"
+    # Deterministic: a graph built again (nodes added in another order) sorts the same.
+    again = nx.DiGraph()
+    again.add_edges_from(reversed(list(graph.edges)))
+    assert stages.ordered(again) == order
+
+
+def test_only_some_apps(two_ruby_apps: Workspace) -> None:
+    graph = stages.build_graph(two_ruby_apps, only=["blog"])
+    assert set(graph.nodes) == RUBY_NODES | BLOG_NODES
+    with pytest.raises(UsageError, match="no app named 'nope'"):
+        stages.build_graph(two_ruby_apps, only=["nope"])
+
+
+def test_apps_of_two_platforms_get_their_own_platform_nodes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    make_app(ws / "shop", "shop", "Gemfile", processes={"web": {"run": "puma"}})
+    make_app(ws / "api", "api", "requirements.txt", processes={"web": {"run": "gunicorn"}})
+    (ws / "wake.toml").write_text('[[apps]]\npath = "shop"\n[[apps]]\npath = "api"\n',
+                                  encoding="utf-8")
+    graph = stages.build_graph(workspace.load(ws / "wake.toml"))
+    assert sorted(n for n in graph if n.startswith("platform:")) == [
+        "platform:python-compile", "platform:python-release",
+        "platform:ruby-compile", "platform:ruby-release"]
+    assert list(graph.successors("platform:python-compile")) == ["build:api:app-compile"]
+    assert list(graph.successors("platform:ruby-compile")) == ["build:shop:app-compile"]
+
+
+def test_task_name_helpers() -> None:
+    assert stages.platform_task("go", "platform-compile") == "platform:go-compile"
+    assert stages.platform_task("go", "platform-release") == "platform:go-release"
+    assert stages.app_task("shop", "release-web") == "build:shop:release-web"
+
+
+# -- cycles -----------------------------------------------------------------------------
+
+def test_check_acyclic_accepts_a_dag() -> None:
+    graph = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "c")])
+    assert stages.check_acyclic(graph) is None
+
+
+def test_check_acyclic_spells_a_two_node_cycle() -> None:
+    graph = nx.DiGraph()
+    graph.add_edge("a", "b")
+    graph.add_edge("b", "a")
+    with pytest.raises(UsageError) as info:
+        stages.check_acyclic(graph)
+    assert str(info.value) == "the build graph has a cycle: a -> b -> a"
+
+
+def test_check_acyclic_spells_a_longer_cycle_reached_from_a_dag_part() -> None:
+    graph = nx.DiGraph([("start", "x"), ("x", "y"), ("y", "z"), ("z", "x")])
+    with pytest.raises(UsageError) as info:
+        stages.check_acyclic(graph)
+    assert str(info.value).endswith("cycle: x -> y -> z -> x")
+
+
+def test_check_acyclic_spells_a_self_loop() -> None:
+    with pytest.raises(UsageError, match="cycle: a -> a$"):
+        stages.check_acyclic(nx.DiGraph([("a", "a")]))
