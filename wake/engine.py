@@ -7,6 +7,7 @@ above this module sees a docker.errors exception.
 from __future__ import annotations
 
 import io
+import os
 import re
 import tarfile
 from collections.abc import Callable, Iterator
@@ -44,9 +45,12 @@ def connect(base_url: str | None = None) -> docker.DockerClient:
                   else docker.from_env(timeout=600))
         client.ping()
     except docker.errors.DockerException as exc:
-        where = base_url or "DOCKER_HOST / unix:///var/run/docker.sock"
+        where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        reason = str(exc)
+        if where.startswith("unix://") and not os.path.exists(where.removeprefix("unix://")):
+            reason = "no socket there"
         raise DockerError(
-            f"cannot reach a Docker engine at {where}: {exc}. Start one "
+            f"cannot reach a Docker engine at {where} ({reason}). Start one "
             "(scripts/ensure-env.sh does) or set DOCKER_HOST") from None
     return client
 

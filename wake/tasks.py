@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from doit.exceptions import TaskFailed
+from doit.exceptions import InvalidDodoFile, TaskFailed
 
 from . import stages
 from .errors import WakeError
@@ -26,17 +26,34 @@ def _ensure(session: Session, node: str) -> TaskFailed | None:
     return None
 
 
-def _current(session: Session, node: str) -> bool:
-    """doit's uptodate: an image tagged with the stage's key is in the engine."""
-    try:
-        return session.builder.state(node) == "up-to-date"
-    except WakeError:
-        return False  # the action runs and reports the error properly
+class ImageExists:
+    """doit's uptodate check: an image tagged with the stage's key is in the engine.
+
+    Its repr is what `doit info` prints when the check is false.
+    """
+
+    def __init__(self, session: Session, node: str) -> None:
+        self.session = session
+        self.node = node
+
+    def __call__(self) -> bool:
+        try:
+            return self.session.builder.state(self.node) == "up-to-date"
+        except WakeError:
+            return False  # the action runs and reports the error properly
+
+    def __repr__(self) -> str:
+        return (f"no image tagged with the key of {self.node} in the engine "
+                "(`wake explain` says which inputs changed)")
 
 
 def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
     session = session or Session()
-    graph = session.graph
+    try:
+        graph = session.graph
+    except WakeError as exc:
+        # doit prints these as "ERROR: ..." without a traceback.
+        raise InvalidDodoFile(str(exc)) from None
     by_app: dict[str, list[str]] = {}
     for node in stages.ordered(graph):
         stage = stages.stage(graph, node)
@@ -46,7 +63,7 @@ def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
             "name": name,
             "doc": _doc(stage),
             "actions": [(_ensure, [session, node])],
-            "uptodate": [(_current, [session, node])],
+            "uptodate": [ImageExists(session, node)],
             "task_dep": sorted(graph.predecessors(node)),
             "verbosity": 2,
         }

@@ -1,0 +1,57 @@
+"""doit sees wake's graph: task names, docs, dependencies; errors without tracebacks.
+(No engine is needed: listing never talks to Docker or hashes a tree.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from wake.session import Session
+from wake.tasks import build_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def doit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"),
+                           "-d", str(cwd), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_task_names_read_naturally() -> None:
+    tasks = {f"{t['basename']}:{t['name']}": t
+             for t in build_tasks(Session(workspace_file=ROOT / "wake.toml"))}
+    assert {"platform:ruby-compile", "platform:ruby-release", "build:bestsiteever",
+            "build:bestsiteever:app-compile", "build:bestsiteever:app-release",
+            "build:bestsiteever:release-web", "build:bestsiteever:release-worker",
+            "build:bestsiteever:release-bust-caches", "build:go-hello:release-web",
+            "platform:node-compile", "platform:python-release"} <= set(tasks)
+    assert tasks["build:bestsiteever:release-web"]["task_dep"] == [
+        "build:bestsiteever:app-compile", "build:bestsiteever:app-release"]
+    assert tasks["build:bestsiteever:app-compile"]["task_dep"] == ["platform:ruby-compile"]
+    assert tasks["build:bestsiteever"]["actions"] is None
+    assert "build:bestsiteever:release-worker" in tasks["build:bestsiteever"]["task_dep"]
+
+
+def test_doit_list_and_info_work_on_the_repository_workspace() -> None:
+    listed = doit("list", "--all")
+    assert listed.returncode == 0, listed.stderr
+    assert "build:bestsiteever:app-compile" in listed.stdout
+    assert "platform:ruby-compile" in listed.stdout
+    info = doit("info", "build:bestsiteever:app-compile")
+    assert info.returncode in (0, 1), info.stderr  # 1: doit's "not up to date"
+    assert "platform:ruby-compile" in info.stdout  # its task_dep
+    assert "Traceback" not in info.stderr
+
+
+def test_doit_with_a_bad_manifest_prints_the_problems_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "manifest.json").write_text(json.dumps(
+        {"name": "Bad_App", "processes": {"web": {"run": "x", "memory": 8}}}))
+    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "app"\n')
+    done = doit("list", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "manifest.json: 2 problems" in done.stderr
+    assert "processes.web.memory" in done.stderr
