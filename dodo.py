@@ -3,7 +3,7 @@
 The apps are those of the workspace file wake.toml (see wake/workspace.py).
 """
 
-from wake.tasks import build_tasks
+from wake.tasks import build_tasks, graph_task
 
 DOIT_CONFIG = {
     "default_tasks": ["build"],
@@ -15,3 +15,8 @@ DOIT_CONFIG = {
 def task_build():  # type: ignore[no-untyped-def]
     """wake's build graph: platform stages, app stages, one release image per process."""
     yield from build_tasks()
+
+
+def task_graph():  # type: ignore[no-untyped-def]
+    """draw the build graph: doit graph --format svg|dot|html --output FILE"""
+    return graph_task()

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, base, engine, manifest, platforms, settings
 from .errors import WakeError
@@ -73,6 +74,43 @@ def cmd_build(args: argparse.Namespace) -> int:
     return run_doit(["run", *targets], args.apps, _overrides(args))
 
 
+def _session(args: argparse.Namespace) -> Any:
+    from .session import Session
+
+    return Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .plan import make_plan, render_json, render_text
+    from .session import quiet_builder
+
+    steps = make_plan(quiet_builder(_session(args)))
+    print(render_json(steps) if args.json else render_text(steps))
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .drawing import render
+    from .plan import make_plan
+    from .session import quiet_builder
+
+    session = _session(args)
+    steps = {step.stage: step for step in make_plan(quiet_builder(session))}
+    text = render(session.graph, steps, args.format, args.depth)
+    if args.output and args.output != "-":
+        write_atomically(Path(args.output), text)
+        print(f"wrote {args.output} ({args.format}, {len(steps)} stages)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
@@ -122,6 +160,20 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("build", cmd_build, "build the images of apps (all apps by default) via doit")
     p.add_argument("apps", nargs="*", metavar="APP")
+    build_options(p)
+
+    p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why "
+            "(builds nothing)")
+    p.add_argument("apps", nargs="*", metavar="APP")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    build_options(p)
+
+    p = add("graph", cmd_graph, "draw the build graph with each stage's state")
+    p.add_argument("apps", nargs="*", metavar="APP", help="only these apps (default: all)")
+    p.add_argument("--format", "-f", choices=("dot", "svg", "html"), default="svg")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
+    p.add_argument("--depth", type=int, choices=(1, 2, 3),
+                   help="1: platform stages, 2: + app stages, 3: + process images (default)")
     build_options(p)
 
     p = add("explain", cmd_explain, "say why a stage would rebuild, or that it is up to date")

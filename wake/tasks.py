@@ -80,3 +80,37 @@ def _doc(stage: stages.StageDef) -> str:
     if stage.unit is not None:
         return f"{stage.app.name}: release image of {stage.unit_kind} {stage.unit.name}"
     return f"{stage.app.name}: {stage.kind} image"
+
+
+def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
+    from .drawing import render
+    from .plan import make_plan
+    from .session import quiet_builder
+
+    try:
+        steps = {step.stage: step for step in make_plan(quiet_builder(session))}
+        text = render(session.graph, steps, format)
+    except WakeError as exc:
+        return TaskFailed(str(exc))
+    target = output or f"wake-graph.{format}"
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"wrote {target} ({format}, {len(steps)} stages)")
+    return None
+
+
+def graph_task(session: Session | None = None) -> dict[str, Any]:
+    """`doit graph [--format dot|svg|html] [--output FILE]`: the same picture as `wake graph`."""
+    session = session or Session()
+    return {
+        "basename": "graph",
+        "doc": "draw wake's build graph with each stage's state (wake-graph.svg)",
+        "actions": [(_draw, [session])],
+        "params": [{"name": "format", "long": "format", "short": "f", "default": "svg",
+                    "choices": (("dot", ""), ("svg", ""), ("html", "")),
+                    "help": "dot, svg or html"},
+                   {"name": "output", "long": "output", "short": "o", "default": "",
+                    "help": "file to write (default wake-graph.FORMAT)"}],
+        "uptodate": [False],
+        "verbosity": 2,
+    }

@@ -117,6 +117,7 @@ def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`git daemon` on loopback serving the examples' extra repos; yields its base URL."""
     base = tmp_path_factory.mktemp("git-server")
     make_repo(EXAMPLES / "bestsiteever-cache-buster", base / "cache-buster.git")
+    make_repo(EXAMPLES / "python-hello", base / "python-hello.git")  # an app by git URL
     port = free_port()
     daemon = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",

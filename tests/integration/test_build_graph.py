@@ -41,10 +41,15 @@ SITE_RELEASES = {n for n in SITE if ":release-" in n}
 PYTHON = {"platform:python-compile", "platform:python-release",
           "build:python-hello:app-compile", "build:python-hello:app-release",
           "build:python-hello:release-web"}
+NODE = {n.replace("python", "node") for n in PYTHON}
+GO = {n.replace("python", "go") for n in PYTHON}
+OTHERS = PYTHON | NODE | GO
+EXAMPLE_APPS = ["bestsiteever", "python-hello", "node-hello", "go-hello"]
 
 
 @dataclass
 class Env:
+    git_url: str
     root: Path
     workspace: Path  # the built wake.toml
     cold: dict[str, str]
@@ -68,8 +73,8 @@ def env(tmp_path_factory: pytest.TempPathFactory, base_image: str,
         if HOST_CA.is_file():
             patch.setenv("WAKE_CA_BUNDLE", str(HOST_CA))
         patch.setenv("WAKE_PLATFORMS_PATH", str(copy_platforms(root / "platforms")))
-        workspace = make_workspace(root / "ws", ["bestsiteever", "python-hello"], git_server)
-        yield Env(root, workspace, build(workspace), patch)
+        workspace = make_workspace(root / "ws", EXAMPLE_APPS, git_server)
+        yield Env(git_server, root, workspace, build(workspace), patch)
 
 
 def changed(result: dict[str, str]) -> set[str]:
@@ -77,7 +82,7 @@ def changed(result: dict[str, str]) -> set[str]:
 
 
 def test_cold_build_builds_every_stage(env: Env) -> None:
-    assert set(env.cold) == RUBY | set(SITE) | PYTHON
+    assert set(env.cold) == RUBY | set(SITE) | OTHERS
     assert set(env.cold.values()) == {"built"}
 
 
@@ -99,7 +104,7 @@ def test_fresh_clone_elsewhere_with_warm_engine_builds_nothing(env: Env, tmp_pat
         env.patch.setenv("WAKE_HOME", str(env.root / "home"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "building" not in done.stdout
-    for node in RUBY | set(SITE) | PYTHON:
+    for node in RUBY | set(SITE) | OTHERS:
         assert f"-- {node}\n" in done.stdout, done.stdout  # doit's "up to date" mark
 
 
@@ -149,7 +154,7 @@ def test_platform_template_change_rebuilds_that_platform_only(env: Env) -> None:
         assert "changed platform template ruby/platform.toml" in why
         result = build(workspace)
     assert changed(result) == RUBY | set(SITE)
-    assert {result[n] for n in PYTHON} == {"reused"}
+    assert {result[n] for n in OTHERS} == {"reused"}
 
 
 def _run(client: docker.DockerClient, image: str,
@@ -159,7 +164,7 @@ def _run(client: docker.DockerClient, image: str,
 
 def test_release_images_have_app_run_script_and_no_compiler(env: Env,
                                                             client: docker.DockerClient) -> None:
-    for node in sorted(SITE_RELEASES) + ["build:python-hello:release-web"]:
+    for node in sorted(SITE_RELEASES) + [f"build:{app}:release-web" for app in EXAMPLE_APPS[1:]]:
         image = tag_of(env.workspace, node)
         out = client.containers.run(image, ["sh", "-c", "test -d /opt/app && test -x /opt/run "
                                             "&& ls /opt/app && cat /opt/run && (command -v gcc"
@@ -174,8 +179,7 @@ def _health(port: int) -> int:
         return int(response.status)
 
 
-@pytest.mark.parametrize("node", ["build:bestsiteever:release-web",
-                                  "build:python-hello:release-web"])
+@pytest.mark.parametrize("node", [f"build:{app}:release-web" for app in EXAMPLE_APPS])
 def test_web_release_answers_health_on_8000(env: Env, client: docker.DockerClient,
                                             node: str) -> None:
     container = _run(client, tag_of(env.workspace, node), ports={"8000/tcp": ("127.0.0.1", None)})
@@ -209,3 +213,13 @@ def test_worker_runs_and_cron_job_runs_once(env: Env, client: docker.DockerClien
     labels = client.images.get(tag_of(env.workspace,
                                       "build:bestsiteever:release-bust-caches")).labels
     assert labels["wake.schedule"] == "*/10 * * * *"
+
+
+def test_app_listed_by_git_url_builds_nothing_new(env: Env, tmp_path: Path) -> None:
+    """The same app fetched from a git server on loopback has the same keys as the
+    checkout's copy: keys follow content, not where the app came from."""
+    workspace = tmp_path / "wake.toml"
+    workspace.write_text(f'[[apps]]\ngit = "{env.git_url}/python-hello.git"\nref = "main"\n')
+    result = build(workspace)
+    assert set(result) == PYTHON
+    assert set(result.values()) == {"reused"}

@@ -1,0 +1,150 @@
+"""`wake graph`: the build DAG as DOT, SVG (graphviz's `dot`) or one self-contained
+HTML page, drawn from the graph doit runs, with each stage's state from the plan."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from collections import defaultdict
+
+import networkx as nx
+
+from . import stages
+from .errors import WakeError
+from .plan import Step
+
+FORMATS = ("dot", "svg", "html")
+# state -> (fill, border, legend text)
+STYLES = {
+    "reuse": ("#dcedc8", "#33691e", "up to date"),
+    "build": ("#ffe0b2", "#e65100", "will rebuild"),
+    "never": ("#eceff1", "#546e7a", "never built"),
+    "pull": ("#bbdefb", "#0d47a1", "will pull from the registry"),
+}
+LEVELS = {stages.PLATFORM_COMPILE: 1, stages.PLATFORM_RELEASE: 1, stages.APP_COMPILE: 2,
+          stages.APP_RELEASE: 2, stages.RELEASE: 3}
+
+
+def state_of(step: Step) -> str:
+    if step.action == "build" and step.reasons and step.reasons[0].startswith("never built"):
+        return "never"
+    return step.action
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None) -> str:
+    """DOT text: a cluster per platform holding its stages and a cluster per app."""
+    keep = [n for n in stages.ordered(graph)
+            if depth is None or LEVELS[stages.stage(graph, n).kind] <= depth]
+    by_platform: dict[str, list[str]] = defaultdict(list)
+    by_app: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for node in keep:
+        s = stages.stage(graph, node)
+        if s.app is None:
+            by_platform[s.platform.name].append(node)
+        else:
+            by_app[s.platform.name][s.app.name].append(node)
+    out = ["digraph wake {", "  rankdir=LR; compound=true; newrank=true;",
+           '  graph [fontname="Helvetica", fontsize=12, style="rounded", color="#9e9e9e"];',
+           '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
+           '  edge [color="#616161", arrowsize=0.7];']
+
+    def node_line(node: str, label: str, indent: str) -> str:
+        step = steps[node]
+        state = state_of(step)
+        fill, border, legend = STYLES[state]
+        tip = f"{node}: {legend}" + "".join(f"\n- {r}" for r in step.reasons
+                                            if state != "reuse")
+        return (f"{indent}{_q(node)} [id={_q(node)}, label={_q(label)}, fillcolor={_q(fill)},"
+                f" color={_q(border)}, tooltip={_q(tip)}, class={_q('state-' + state)}];")
+
+    for platform in sorted(set(by_platform) | set(by_app)):
+        out.append(f"  subgraph {_q('cluster_platform_' + platform)} {{")
+        out.append(f"    label={_q(platform)};")
+        for node in by_platform[platform]:
+            out.append(node_line(node, node.split(":", 1)[1], "    "))
+        for app, nodes in sorted(by_app[platform].items()):
+            out.append(f"    subgraph {_q('cluster_app_' + app)} {{")
+            out.append(f"      label={_q(app)}; style=\"rounded,filled\"; fillcolor=\"#fafafa\";")
+            for node in nodes:
+                out.append(node_line(node, node.rsplit(":", 1)[1], "      "))
+            out.append("    }")
+        out.append("  }")
+    kept = set(keep)
+    for source, target, data in sorted(graph.edges(data=True)):
+        if source in kept and target in kept:
+            style = "dashed" if data.get("relation") == "copies" else "solid"
+            tip = "copies the compiled app" if style == "dashed" else "FROM"
+            out.append(f"  {_q(source)} -> {_q(target)} [style={style}, tooltip={_q(tip)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def to_svg(dot: str) -> str:
+    if shutil.which("dot") is None:
+        raise WakeError("graphviz's `dot` is not installed; apt-get install graphviz "
+                        "(or use --format dot)")
+    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode != 0:
+        raise WakeError(f"dot failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>wake build graph</title>
+<style>
+ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5rem; color: #212121; }}
+ h1 {{ font-size: 1.3rem; margin: 0 0 .5rem; }}
+ .legend span {{ display: inline-block; padding: .15rem .6rem; margin-right: .5rem;
+                border-radius: .4rem; border: 1px solid; font-size: .85rem; }}
+ #graph svg {{ max-width: 100%; height: auto; }}
+ #details {{ white-space: pre-wrap; font-family: monospace; background: #f5f5f5;
+             padding: .6rem; min-height: 3rem; border-radius: .4rem; }}
+ .summary {{ margin: .5rem 0; }}
+</style></head>
+<body>
+<h1>wake build graph</h1>
+<div class="summary">{summary}</div>
+<div class="legend">{legend}</div>
+<p>Hover a stage for why it would rebuild (the same text as <code>wake explain</code>).</p>
+<div id="details">&nbsp;</div>
+<div id="graph">{svg}</div>
+<script>
+// Self-contained: no network. Show a stage's tooltip text in the details box on hover.
+document.querySelectorAll("#graph g.node").forEach(function (g) {{
+  var a = g.querySelector("a");
+  var text = a ? (a.getAttribute("xlink:title") || a.getAttribute("title")) : g.id;
+  g.addEventListener("mouseenter", function () {{
+    document.getElementById("details").textContent = text;
+  }});
+}});
+</script>
+</body></html>
+"""
+
+
+def to_html(svg: str, steps: dict[str, Step]) -> str:
+    body = svg[svg.find("<svg"):] if "<svg" in svg else svg
+    legend = "".join(f'<span style="background:{fill};border-color:{border}">'
+                     f"{html.escape(text)}</span>" for fill, border, text in STYLES.values())
+    counts: dict[str, int] = defaultdict(int)
+    for step in steps.values():
+        counts[state_of(step)] += 1
+    summary = ", ".join(f"{counts[s]} {STYLES[s][2]}" for s in STYLES if counts[s])
+    return _PAGE.format(svg=body, legend=legend, summary=html.escape(summary))
+
+
+def render(graph: nx.DiGraph, steps: dict[str, Step], fmt: str,
+           depth: int | None = None) -> str:
+    if fmt not in FORMATS:
+        raise WakeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    dot = to_dot(graph, steps, depth)
+    if fmt == "dot":
+        return dot
+    svg = to_svg(dot)
+    return svg if fmt == "svg" else to_html(svg, steps)
