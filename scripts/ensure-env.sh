@@ -32,6 +32,10 @@ install_packages() {
     command -v tar >/dev/null || missing+=(tar)
     command -v docker-registry >/dev/null || missing+=(docker-registry)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    # The tests also drive headless Chromium (wake graph's HTML page).
+    if [ "${WAKE_TEST_PACKAGES:-0}" = 1 ]; then
+        command -v chromium >/dev/null || missing+=(chromium)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         need_root
         say "installing ${missing[*]}"

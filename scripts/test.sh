@@ -3,7 +3,7 @@
 # Installs and starts what the tests need; stops the dockerd it started, if any.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/ensure-env.sh
+WAKE_TEST_PACKAGES=1 source scripts/ensure-env.sh
 trap stop_dockerd_if_started EXIT
 
 wake base bootstrap

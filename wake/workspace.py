@@ -97,9 +97,9 @@ def _git_app(source: Path, index: int, url: str, ref: str | None) -> Path:
     return checkout
 
 
-def load(path: Path | None = None) -> Workspace:
+def load(path: Path | str | None = None) -> Workspace:
     """The workspace at `path` (a wake.toml) or found from the current folder."""
-    source = path or find_file()
+    source = Path(path) if path else find_file()
     registry = platforms_mod.load_all()
     roots: list[Path] = []
     if source is None:
