@@ -71,6 +71,8 @@ class Builder:
         self.planner = planner
         self.say = say
         self.verbose = bool(os.environ.get("WAKE_VERBOSE")) if verbose is None else verbose
+        # Build without Docker's layer cache (a truly cold build; benchmarks use it).
+        self.nocache = bool(os.environ.get("WAKE_NO_CACHE"))
         self._index: EngineIndex | None = None
         self.api_calls = 0
 
@@ -135,8 +137,8 @@ class Builder:
         with tempfile.TemporaryFile() as context:
             mat.write_context(context)
             context.seek(0)
-            engine.build(self.planner.client, context.read(), mat.tag, mat.labels(), node,
-                         on_line)
+            engine.build(self.planner.client, context, mat.tag, node, on_line,
+                         nocache=self.nocache)
         reg = self.planner.settings.registry
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")

@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import docker
 import docker.errors
@@ -87,8 +87,8 @@ class BuildResult:
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
-def build(client: docker.DockerClient, context: bytes, tag: str, labels: dict[str, str],
-          stage: str, on_line: LineSink | None = None) -> BuildResult:
+def build(client: docker.DockerClient, context: bytes | IO[bytes], tag: str, stage: str,
+          on_line: LineSink | None = None, nocache: bool = False) -> BuildResult:
     """Build an image from a context tar (classic builder), streaming output lines.
 
     On failure, raises BuildError naming the stage, the failing step and its output.
@@ -97,9 +97,9 @@ def build(client: docker.DockerClient, context: bytes, tag: str, labels: dict[st
     step_output: list[str] = []
     image_id: str | None = None
     with translate(f"build {stage}"):
-        stream = client.api.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag,
-                                  labels=labels, rm=True, forcerm=True, decode=True,
-                                  pull=False)
+        fileobj = io.BytesIO(context) if isinstance(context, bytes) else context
+        stream = client.api.build(fileobj=fileobj, custom_context=True, tag=tag, rm=True,
+                                  forcerm=True, decode=True, pull=False, nocache=nocache)
         for chunk in stream:
             text = chunk.get("stream", "")
             if text:

@@ -71,7 +71,10 @@ class Materialized:
         files = dict(self.files)
         if self.late_files:
             files.update(self.late_files())
-        files["Dockerfile"] = (self.dockerfile.encode(), 0o644)
+        # Labels carry the key, so they join the Dockerfile only after it is hashed,
+        # as one LABEL instruction (docker's --label adds a build step per label).
+        files["Dockerfile"] = ((self.dockerfile + label_instruction(self.labels())).encode(),
+                               0o644)
         with tarfile.open(fileobj=out, mode="w") as tar:
             for name in sorted(files):
                 data, mode = files[name]
@@ -224,3 +227,12 @@ class Planner:
                             {**base, "apt_packages": packages, "repos": repo_context}, inputs,
                             late_files=repo_files if manifest.repos else None)
 
+
+
+def label_instruction(labels: dict[str, str]) -> str:
+    def quote(value: str) -> str:
+        # Docker expands $VAR in LABEL values; escape it along with quotes.
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        return f'"{escaped}"'
+
+    return "LABEL " + " ".join(f"{k}={quote(v)}" for k, v in sorted(labels.items())) + "\n"

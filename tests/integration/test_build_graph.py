@@ -21,6 +21,7 @@ import docker
 import pytest
 
 from wake.explain import explain
+from wake.session import Session
 
 from .conftest import (
     HOST_CA,
@@ -131,13 +132,17 @@ def test_process_run_change_rebuilds_only_that_process(env: Env) -> None:
     workspace = env.copy("run-edit")
     manifest_file = workspace.parent / "bestsiteever" / "manifest.json"
     manifest = json.loads(manifest_file.read_text())
-    manifest["processes"]["worker"]["run"] = "WORKER_INTERVAL=2 " + manifest["processes"][
-        "worker"]["run"]
+    # With a "$": Docker would expand it inside the label recording the inputs.
+    manifest["processes"]["worker"]["run"] = "WORKER_INTERVAL=${FAST:-2} " + manifest[
+        "processes"]["worker"]["run"]
     manifest_file.write_text(json.dumps(manifest, indent=2))
     env.patch.setenv("WAKE_WORKSPACE", str(workspace))
     assert "changed manifest.json processes.worker" in explain("bestsiteever",
                                                                "release-worker", {})
     assert changed(build(workspace)) == {"build:bestsiteever:release-worker"}
+    session = Session(workspace_file=workspace)
+    node = "build:bestsiteever:release-worker"
+    assert session.builder.index.recorded_inputs(node) == session.planner.get(node).inputs
 
 
 def test_platform_template_change_rebuilds_that_platform_only(env: Env) -> None:
