@@ -116,12 +116,17 @@ class Builder:
         return outcome
 
     def _refresh(self, tag: str) -> dict[str, Any] | None:
+        """The index row of one image, by inspecting it: listing images costs the engine
+        time per image it holds, so after a build we ask about that image alone."""
         if tag not in self.index.tags:
-            with engine.translate(f"inspect {tag}"):
-                rows = self.planner.client.api.images(name=tag.rsplit(":", 1)[0],
-                                                      filters={"label": "wake.key"})
-            for row in rows:
-                self.index.add(row)
+            image = engine.get_image(self.planner.client, tag)
+            self.api_calls += 1
+            if image is not None:
+                attrs = image.attrs
+                self.index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
+                                "Labels": (attrs.get("Config") or {}).get("Labels") or {},
+                                "Size": attrs.get("Size", 0),
+                                "Created": _created(attrs.get("Created", ""))})
         return self.index.tags.get(tag)
 
     def _build(self, mat: Materialized) -> None:
@@ -147,3 +152,13 @@ class Builder:
 
 def stderr_say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _created(stamp: str) -> int:
+    """Docker's inspect gives RFC 3339 with nanoseconds; the list gives epoch seconds."""
+    from datetime import datetime
+
+    try:
+        return int(datetime.fromisoformat(stamp[:19]).timestamp())
+    except ValueError:
+        return 0

@@ -9,6 +9,8 @@ import json
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import IO, Any
 
 import docker
@@ -99,8 +101,14 @@ def _template_inputs(s: StageDef) -> dict[str, str]:
             label = path.relative_to(root).as_posix()
         except ValueError:  # a platform from WAKE_PLATFORMS_PATH
             label = f"{s.platform.name}/{path.name}"
-        inputs[f"template:{label}"] = sha256(path.read_bytes())
+        inputs[f"template:{label}"] = _file_digest(path)
     return inputs
+
+
+@cache
+def _file_digest(path: Path) -> str:
+    """Template files are read once per run, not once per stage."""
+    return sha256(path.read_bytes())
 
 
 class Planner:

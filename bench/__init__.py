@@ -1,0 +1,1 @@
+"""wake's benchmarks: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,3 @@
+#!/bin/sh
+# benchmark platform: nothing to compile
+true
