@@ -103,7 +103,17 @@ stop_dockerd_if_started() {
     fi
 }
 
+ensure_consul() {
+    # Consul for clusters (Debian 12 has none; bullseye's 1.8.7, see get-consul.sh).
+    if ! command -v consul >/dev/null; then
+        need_root
+        say "installing consul (from Debian bullseye)"
+        bash "$WAKE_ROOT/scripts/get-consul.sh"
+    fi
+}
+
 install_packages
+ensure_consul
 ensure_venv
 ensure_dockerd
 export PATH="$VENV/bin:$PATH"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -111,6 +112,63 @@ def write_atomically(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
+def cmd_clusters_list(args: argparse.Namespace) -> int:
+    from . import clusters
+
+    state = clusters.load()
+    if not state.clusters:
+        print("no clusters yet: wake clusters add NAME --consul HOST[:PORT]")
+        return 0
+    chosen = args.cluster or os.environ.get("WAKE_CLUSTER") or state.current
+    for name, cluster in sorted(state.clusters.items()):
+        marker = "*" if name == chosen else " "
+        print(f"{marker} {name:<20} consul {cluster.consul}")
+    return 0
+
+
+def cmd_clusters_add(args: argparse.Namespace) -> int:
+    from . import clusters
+
+    cluster = clusters.add(args.name, args.consul, args.token)
+    print(f"added cluster {cluster.name} (consul {cluster.consul}) to {clusters.path()}")
+    return 0
+
+
+def cmd_clusters_use(args: argparse.Namespace) -> int:
+    from . import clusters
+
+    clusters.use(args.name)
+    print(f"current cluster: {args.name}")
+    return 0
+
+
+def cmd_clusters_show(args: argparse.Namespace) -> int:
+    from . import clusters
+
+    cluster = (clusters.load().get(args.name) if args.name
+               else clusters.current(args.cluster))
+    print(f"cluster  {cluster.name}")
+    print(f"consul   {cluster.consul}")
+    print(f"token    {'(set)' if cluster.token else '(none)'}")
+    try:
+        leader = clusters.check_consul(cluster)
+        peers = cluster.client().status.peers()
+        print(f"leader   {leader}")
+        print(f"servers  {', '.join(sorted(peers))}")
+    except WakeError as exc:
+        print(f"status   unreachable: {exc}")
+        return 1
+    return 0
+
+
+def cmd_clusters_remove(args: argparse.Namespace) -> int:
+    from . import clusters
+
+    clusters.remove(args.name)
+    print(f"removed cluster {args.name} from {clusters.path()} (nothing on it was touched)")
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
@@ -123,6 +181,8 @@ def parser() -> argparse.ArgumentParser:
         "Content-hashed staged Docker builds and deploys. Build steps are doit tasks: "
         "`doit list`, `doit build:APP`."))
     top.add_argument("--version", action="version", version=f"wake {__version__}")
+    top.add_argument("--cluster", metavar="NAME",
+                     help="the cluster to work on (else $WAKE_CLUSTER, else `clusters use`)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help: str,
@@ -175,6 +235,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, choices=(1, 2, 3),
                    help="1: platform stages, 2: + app stages, 3: + process images (default)")
     build_options(p)
+
+    c = sub.add_parser("clusters", help="the clusters this machine knows ($WAKE_HOME)")
+    csub = c.add_subparsers(dest="clusters_command", required=True, metavar="COMMAND")
+    add("list", cmd_clusters_list, "list clusters; * marks the current one", csub)
+    p = add("add", cmd_clusters_add, "add a cluster by its Consul master's address", csub)
+    p.add_argument("name")
+    p.add_argument("--consul", required=True, metavar="HOST[:PORT]",
+                   help="the Consul master's HTTP API (port 8500 if not given)")
+    p.add_argument("--token", help="a Consul ACL token, if the cluster uses ACLs")
+    p = add("use", cmd_clusters_use, "make a cluster the current one", csub)
+    p.add_argument("name")
+    p = add("show", cmd_clusters_show, "a cluster's address and its Consul leader and "
+            "servers", csub)
+    p.add_argument("name", nargs="?")
+    p = add("remove", cmd_clusters_remove, "forget a cluster (touches nothing on it)", csub)
+    p.add_argument("name")
 
     p = add("explain", cmd_explain, "say why a stage would rebuild, or that it is up to date")
     p.add_argument("app")

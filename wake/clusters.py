@@ -1,0 +1,178 @@
+"""Clusters known to this machine: `$WAKE_HOME/clusters.json`, managed by `wake clusters`.
+
+    {"version": 1, "current": "prod",
+     "clusters": {"prod": {"consul": "10.0.0.2:8500", "token": null}}}
+
+The file is written atomically (mode 0600 in a 0700 folder) under a lock; a corrupt
+file is reported and never overwritten. Adding a cluster checks that its Consul answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import consul
+import requests
+
+from .errors import UsageError, WakeError
+from .settings import wake_home
+from .statefile import locked, write_atomically
+
+FILE = "clusters.json"
+VERSION = 1
+NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+DEFAULT_PORT = 8500
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    consul: str  # host:port of the Consul master's HTTP API
+    token: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.consul.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.consul.rsplit(":", 1)[1])
+
+    def client(self, timeout: float = 5.0) -> Any:  # a consul.Consul
+        return consul.Consul(host=self.host, port=self.port, token=self.token,
+                             connections_timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    current: str | None = None
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+
+    def get(self, name: str) -> Cluster:
+        if name not in self.clusters:
+            known = ", ".join(sorted(self.clusters)) or "none yet (wake clusters add ...)"
+            raise UsageError(f"no cluster named {name!r}; known: {known}")
+        return self.clusters[name]
+
+
+def path() -> Path:
+    return wake_home() / FILE
+
+
+def normalize_address(address: str) -> str:
+    """'10.0.0.2' -> '10.0.0.2:8500'; rejects what is not host[:port]."""
+    text = address.strip().removeprefix("http://")
+    if not text or "/" in text or " " in text:
+        raise UsageError(f"--consul {address!r} is not HOST[:PORT] (e.g. 10.0.0.2:8500)")
+    if text.startswith("["):  # [ipv6]:port
+        return text if "]:" in text else f"{text}:{DEFAULT_PORT}"
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"--consul {address!r}: {port!r} is not a port number")
+        return f"{host}:{int(port)}"
+    if ":" in text:  # a bare IPv6 address
+        return f"[{text}]:{DEFAULT_PORT}"
+    return f"{text}:{DEFAULT_PORT}"
+
+
+def load() -> Clusters:
+    file = path()
+    if not file.exists():
+        return Clusters()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{file} is corrupt ({exc}); wake will not overwrite it. Fix it, "
+                         f"or move it away and add the clusters again") from None
+    problems = _check(data)
+    if problems:
+        raise UsageError(f"{file}: {problems}; wake will not overwrite it. Fix it, or move "
+                         "it away and add the clusters again")
+    return Clusters(current=data.get("current"), clusters={
+        name: Cluster(name, spec["consul"], spec.get("token"))
+        for name, spec in data["clusters"].items()})
+
+
+def _check(data: Any) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("clusters"), dict):
+        return 'expected {"version": 1, "current": ..., "clusters": {...}}'
+    if data.get("version") != VERSION:
+        return f"unknown version {data.get('version')!r} (this wake reads {VERSION})"
+    for name, spec in data["clusters"].items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("consul"), str):
+            return f'cluster {name!r} needs "consul": "host:port"'
+    current = data.get("current")
+    if current is not None and current not in data["clusters"]:
+        return f"current cluster {current!r} is not in the file"
+    return ""
+
+
+def save(state: Clusters) -> None:
+    data = {"version": VERSION, "current": state.current,
+            "clusters": {name: {"consul": c.consul, "token": c.token}
+                         for name, c in sorted(state.clusters.items())}}
+    write_atomically(path(), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def check_consul(cluster: Cluster, timeout: float = 5.0) -> str:
+    """The leader's address, or a WakeError saying why Consul did not answer."""
+    try:
+        leader = cluster.client(timeout).status.leader()
+    except requests.exceptions.ConnectionError:
+        raise WakeError(f"nothing answers at {cluster.consul}: is Consul's HTTP API "
+                        "listening there (default port 8500)?") from None
+    except requests.exceptions.Timeout:
+        raise WakeError(f"{cluster.consul} did not answer within {timeout:g} s") from None
+    except consul.ConsulException as exc:
+        raise WakeError(f"Consul at {cluster.consul} refused: {exc}") from None
+    if not leader:
+        raise WakeError(f"Consul at {cluster.consul} answers but has no leader yet")
+    return str(leader)
+
+
+def add(name: str, address: str, token: str | None = None, check: bool = True) -> Cluster:
+    if not NAME_RE.fullmatch(name):
+        raise UsageError(f"cluster name {name!r}: use lowercase letters, digits and '-'")
+    cluster = Cluster(name, normalize_address(address), token)
+    if check:
+        check_consul(cluster)  # before touching the file
+    with locked(path()):
+        state = load()
+        if name in state.clusters:
+            raise UsageError(f"a cluster named {name!r} exists already; "
+                             f"`wake clusters remove {name}` first")
+        state = replace(state, clusters={**state.clusters, name: cluster},
+                        current=state.current or name)
+        save(state)
+    return cluster
+
+
+def use(name: str) -> None:
+    with locked(path()):
+        state = load()
+        state.get(name)
+        save(replace(state, current=name))
+
+
+def remove(name: str) -> None:
+    with locked(path()):
+        state = load()
+        state.get(name)
+        rest = {k: v for k, v in state.clusters.items() if k != name}
+        save(Clusters(current=None if state.current == name else state.current, clusters=rest))
+
+
+def current(override: str | None = None) -> Cluster:
+    """The cluster a command works on: --cluster, then $WAKE_CLUSTER, then `use`."""
+    state = load()
+    name = override or os.environ.get("WAKE_CLUSTER") or state.current
+    if not name:
+        raise UsageError("no current cluster: `wake clusters add NAME --consul ADDR` or "
+                         "`wake clusters use NAME`")
+    return state.get(name)
