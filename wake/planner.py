@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class Materialized:
                 tar.addfile(info, io.BytesIO(data))
             for item in self.tree:
                 info = tarfile.TarInfo(f"app/{item.path}")
-                info.size = item.absolute.stat().st_size
+                info.size = os.path.getsize(item.absolute)
                 info.mode, info.mtime = (0o755 if item.executable else 0o644), 0
                 with open(item.absolute, "rb") as handle:
                     tar.addfile(info, handle)

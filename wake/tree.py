@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from .settings import wake_home
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILES = (".gitignore", ".wakeignore")
 # Never part of a build: VCS metadata and doit's local state.
@@ -29,18 +31,20 @@ RACY_SECONDS = 2.0
 @dataclass(frozen=True)
 class TreeFile:
     path: str  # relative, with '/' separators
-    absolute: Path
+    absolute: str
     digest: str  # sha256 of content, plus ":x" when executable
     executable: bool
 
 
-def _specs_for(directory: Path, rel: str) -> list[tuple[str, GitIgnoreSpec]]:
-    specs = []
+def _specs_for(directory: str, rel: str) -> list[tuple[str, GitIgnoreSpec]]:
+    specs: list[tuple[str, GitIgnoreSpec]] = []
     for name in IGNORE_FILES:
-        file = directory / name
-        if file.is_file():
-            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-            specs.append((rel, GitIgnoreSpec.from_lines(lines)))
+        file = os.path.join(directory, name)
+        if os.path.isfile(file):
+            from pathspec import GitIgnoreSpec  # only needed where ignore files exist
+
+            with open(file, encoding="utf-8", errors="replace") as handle:
+                specs.append((rel, GitIgnoreSpec.from_lines(handle.read().splitlines())))
     return specs
 
 
@@ -54,47 +58,53 @@ def _ignored(rel_path: str, is_dir: bool, specs: list[tuple[str, GitIgnoreSpec]]
     return False
 
 
-def walk(root: Path, exclude: frozenset[str] = frozenset()) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative path, stat) of every regular file under root that a build copies.
-
-    `exclude` names top-level files to leave out (e.g. manifest.json).
+def walk(root: Path, exclude: frozenset[str] = frozenset()
+         ) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(relative path, absolute path, stat) of every regular file under root that a
+    build copies. `exclude` names top-level files to leave out (e.g. manifest.json).
     Symlinks are followed only when they point inside root.
+
+    Plain strings, not Path objects: on a 10,000-file tree, pathlib's object
+    churn costs more than the stat calls themselves.
     """
-    root = root.resolve()
+    top = str(root.resolve())
+    top_stat = os.stat(top)
     # Each folder carries its ancestors' (device, inode): a symlink back to one of
     # them would otherwise loop until the kernel's ELOOP.
     Ids = frozenset[tuple[int, int]]
-    stack: list[tuple[Path, str, list[tuple[str, GitIgnoreSpec]], Ids]] = [
-        (root, "", _specs_for(root, ""), frozenset({(root.stat().st_dev, root.stat().st_ino)}))]
+    stack: list[tuple[str, str, list[tuple[str, GitIgnoreSpec]], Ids]] = [
+        (top, "", _specs_for(top, ""), frozenset({(top_stat.st_dev, top_stat.st_ino)}))]
+    inside = top + os.sep
     while stack:
         directory, rel_dir, specs, ancestors = stack.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            entries = list(os.scandir(directory))  # hash_tree sorts the result once
         except OSError:
             continue
         for entry in entries:
-            if entry.name in ALWAYS_IGNORED or (not rel_dir and entry.name in exclude):
+            name = entry.name
+            if name in ALWAYS_IGNORED or (not rel_dir and name in exclude):
                 continue
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
-                st = os.stat(entry.path)
+                st = entry.stat()
             except OSError:
                 continue  # dangling symlink
-            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
+            if entry.is_symlink() and not os.path.realpath(entry.path).startswith(inside):
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
-            if _ignored(rel, is_dir, specs):
+            if specs and _ignored(rel, is_dir, specs):
                 continue
             if is_dir:
                 if (st.st_dev, st.st_ino) in ancestors:
                     continue
-                stack.append((Path(entry.path), rel, specs + _specs_for(Path(entry.path), rel),
+                stack.append((entry.path, rel, specs + _specs_for(entry.path, rel),
                               ancestors | {(st.st_dev, st.st_ino)}))
             elif stat.S_ISREG(st.st_mode):
-                yield rel, st
+                yield rel, entry.path, st
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -121,16 +131,15 @@ class HashCache:
         # One query up front instead of one per file.
         self.rows = {row[0]: row[1:] for row in self.db.execute("SELECT * FROM files")}
 
-    def digest(self, path: Path, st: os.stat_result) -> str:
-        key = str(path)
-        row = self.rows.get(key)
+    def digest(self, path: str, st: os.stat_result) -> str:
+        row = self.rows.get(path)
         if row and tuple(row[:4]) == (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
             self.hits += 1
             return str(row[4])
         self.misses += 1
         digest = _sha256_file(path)
         if time.time() - st.st_mtime > RACY_SECONDS:
-            self.pending.append((key, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
+            self.pending.append((path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
                                  digest))
         return digest
 
@@ -151,18 +160,18 @@ class HashCache:
 def hash_tree(root: Path, cache: HashCache | None = None,
               exclude: frozenset[str] = frozenset()) -> list[TreeFile]:
     """Every file a build of `root` copies, sorted by path, with its content digest."""
-    root = root.resolve()
     files = []
     owned = cache is None
     cache = cache or HashCache()
     try:
-        for rel, st in walk(root, exclude):
-            absolute = root / rel
+        for rel, absolute, st in walk(root, exclude):
             executable = bool(st.st_mode & 0o111)
-            digest = cache.digest(absolute, st) + (":x" if executable else "")
-            files.append(TreeFile(rel, absolute, digest, executable))
+            digest = cache.digest(absolute, st)
+            files.append(TreeFile(rel, absolute, digest + ":x" if executable else digest,
+                                  executable))
         cache.flush()
     finally:
         if owned:
             cache.close()
-    return sorted(files, key=lambda f: f.path)
+    files.sort(key=lambda f: f.path)
+    return files

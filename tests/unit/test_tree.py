@@ -24,7 +24,7 @@ def write(root: Path, rel: str, content: bytes | str = b"x\n", mode: int | None 
 
 
 def paths(root: Path, exclude: frozenset[str] = frozenset()) -> list[str]:
-    return sorted(rel for rel, _ in walk(root, exclude))
+    return sorted(rel for rel, _, _ in walk(root, exclude))
 
 
 def age(root: Path, seconds: float = 10.0) -> None:
@@ -172,7 +172,7 @@ def test_hash_tree_lists_sorted_files_with_content_digests(tmp_path: Path,
     write(app, "manifest.json", b"{}")
     files = hash_tree(app, HashCache(cache_path), exclude=frozenset({"manifest.json"}))
     assert pairs(files) == [("a/b.txt", sha(b"bee")), ("z.txt", sha(b"zed"))]
-    assert files[0].absolute == (app / "a" / "b.txt").resolve()
+    assert Path(files[0].absolute) == (app / "a" / "b.txt").resolve()
     assert not any(f.executable for f in files)
 
 
