@@ -5,6 +5,7 @@ fresh clone with a warm engine builds nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -13,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import docker
+
 from . import engine, registry
-from .keys import decode_inputs
+from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .planner import Materialized, Planner
 
 REUSED, PULLED, BUILT = "reused", "pulled", "built"
@@ -55,10 +58,20 @@ class EngineIndex:
         rows = self.by_stage.get(stage_id) or []
         return max(rows, key=lambda r: int(r.get("Created", 0)), default=None)
 
-    def recorded_inputs(self, stage_id: str) -> dict[str, str] | None:
+    def recorded_inputs(self, stage_id: str,
+                        client: docker.DockerClient | None = None) -> dict[str, str] | None:
+        """The inputs the newest image of a stage was built from. Big ones are in a
+        file inside the image (named by the label), read only when asked for."""
         row = self.newest(stage_id)
         label = (row.get("Labels") or {}).get("wake.inputs") if row else None
-        return decode_inputs(label) if label else None
+        if not label or row is None:
+            return None
+        if label.startswith(INPUTS_FILE_PREFIX):
+            if client is None:
+                return None
+            data = engine.read_file(client, str(row["Id"]), label[len(INPUTS_FILE_PREFIX):])
+            return {str(k): str(v) for k, v in json.loads(data).items()}
+        return decode_inputs(label)
 
 
 def _say_default(line: str) -> None:

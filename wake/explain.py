@@ -53,7 +53,7 @@ def reasons_for(builder: Builder, node: str) -> tuple[str, list[str]]:
         return state, ["up to date: an image with its key is in the engine"]
     if state == PULL:
         return state, ["its key is in the registry cache: it will be pulled, not built"]
-    old = builder.index.recorded_inputs(node)
+    old = builder.index.recorded_inputs(node, builder.planner.client)
     if old is None:
         return state, ["never built: no image of this stage is in the engine"]
     reasons = diff_inputs(old, mat.inputs)

@@ -11,6 +11,10 @@ from collections.abc import Mapping
 TAG_LENGTH = 32  # hex characters of the key used as the image tag (128 bits)
 # Labels above this size are stored compressed; big trees make big input lists.
 LABEL_PLAIN_LIMIT = 32 * 1024
+# Docker refuses Dockerfile lines over 64 KiB, and all labels share one LABEL line:
+# inputs bigger than this live in a file inside the image instead.
+LABEL_MAX = 48 * 1024
+INPUTS_FILE_PREFIX = "file:"
 
 
 def sha256(data: bytes | str) -> str:

@@ -19,7 +19,7 @@ import networkx as nx
 
 from . import aptfile, engine, repos
 from .errors import WakeError
-from .keys import TAG_LENGTH, combine, encode_inputs, sha256
+from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inputs, sha256
 from .platforms import builtin_dir
 from .settings import Settings
 from .stages import (
@@ -61,10 +61,19 @@ class Materialized:
     def tag(self) -> str:
         return f"{self.stage.repository}:{self.key[:TAG_LENGTH]}"
 
+    @property
+    def inputs_path(self) -> str:
+        """Where the inputs go inside the image when they are too big for a label."""
+        return f"/opt/wake/inputs/{self.key[:TAG_LENGTH]}.json"
+
+    def inputs_label(self) -> str:
+        encoded = encode_inputs(self.inputs)
+        return encoded if len(encoded) <= LABEL_MAX else INPUTS_FILE_PREFIX + self.inputs_path
+
     def labels(self) -> dict[str, str]:
         s = self.stage
         labels = {"wake.key": self.key, "wake.id": s.id, "wake.kind": s.kind,
-                  "wake.platform": s.platform.name, "wake.inputs": encode_inputs(self.inputs)}
+                  "wake.platform": s.platform.name, "wake.inputs": self.inputs_label()}
         if s.app:
             labels["wake.app"] = s.app.name
         return labels
@@ -76,8 +85,11 @@ class Materialized:
             files.update(self.late_files())
         # Labels carry the key, so they join the Dockerfile only after it is hashed,
         # as one LABEL instruction (docker's --label adds a build step per label).
-        files["Dockerfile"] = ((self.dockerfile + label_instruction(self.labels())).encode(),
-                               0o644)
+        suffix = label_instruction(self.labels())
+        if self.inputs_label().startswith(INPUTS_FILE_PREFIX):
+            files["wake-inputs.json"] = (json.dumps(self.inputs, sort_keys=True).encode(), 0o644)
+            suffix = f"COPY wake-inputs.json {self.inputs_path}\n" + suffix
+        files["Dockerfile"] = ((self.dockerfile + suffix).encode(), 0o644)
         with tarfile.open(fileobj=out, mode="w") as tar:
             for name in sorted(files):
                 data, mode = files[name]

@@ -142,7 +142,8 @@ def test_process_run_change_rebuilds_only_that_process(env: Env) -> None:
     assert changed(build(workspace)) == {"build:bestsiteever:release-worker"}
     session = Session(workspace_file=workspace)
     node = "build:bestsiteever:release-worker"
-    assert session.builder.index.recorded_inputs(node) == session.planner.get(node).inputs
+    assert session.builder.index.recorded_inputs(node, session.planner.client) == \
+        session.planner.get(node).inputs
 
 
 def test_platform_template_change_rebuilds_that_platform_only(env: Env) -> None:
