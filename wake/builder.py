@@ -41,7 +41,8 @@ class Outcome:
 class EngineIndex:
     """Every wake image in the engine, listed with one API call and kept up to date."""
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, rows: list[dict[str, Any]], complete: bool = True) -> None:
+        self.complete = complete  # False: only the images asked about one by one
         self.tags: dict[str, dict[str, Any]] = {}
         self.by_stage: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
@@ -78,30 +79,66 @@ def _say_default(line: str) -> None:
     print(line, flush=True)
 
 
+# Listing images costs the engine about 0.45 ms per image it holds; inspecting one
+# image costs about 1.1 ms. A graph much smaller than the engine is asked stage by
+# stage; otherwise one list answers every stage (measured in bench/RESULTS.md).
+SMALL_GRAPH = 64
+INSPECT_PER_LIST_IMAGE = 2.5
+
+
 class Builder:
     def __init__(self, planner: Planner, say: Callable[[str], None] = _say_default,
-                 verbose: bool | None = None) -> None:
+                 verbose: bool | None = None, batch: bool | None = None) -> None:
         self.planner = planner
         self.say = say
         self.verbose = bool(os.environ.get("WAKE_VERBOSE")) if verbose is None else verbose
         # Build without Docker's layer cache (a truly cold build; benchmarks use it).
         self.nocache = bool(os.environ.get("WAKE_NO_CACHE"))
         self._index: EngineIndex | None = None
+        self._batch = batch  # None: decide on first use
+        self._missing: set[str] = set()  # tags inspected and not found
         self.api_calls = 0
 
     @property
     def index(self) -> EngineIndex:
-        if self._index is None:
+        """Every wake image of the engine (one list call; explain and plan use it)."""
+        if self._index is None or not self._index.complete:
             with engine.translate("list images"):
                 rows = self.planner.client.api.images(filters={"label": "wake.key"})
             self.api_calls += 1
             self._index = EngineIndex(rows)
         return self._index
 
+    def _use_batch(self) -> bool:
+        if self._batch is None:
+            stages = self.planner.graph.number_of_nodes()
+            if stages <= SMALL_GRAPH:
+                self._batch = False
+            else:
+                with engine.translate("engine info"):
+                    images = int(self.planner.client.info().get("Images", 0))
+                self.api_calls += 1
+                self._batch = stages * INSPECT_PER_LIST_IMAGE >= images
+        return self._batch
+
+    def has_tag(self, tag: str) -> bool:
+        if self._index is not None and tag in self._index.tags:
+            return True
+        if self._index is not None and self._index.complete:
+            return False
+        if self._use_batch():
+            return tag in self.index.tags
+        if tag in self._missing:
+            return False
+        found = self._refresh(tag) is not None
+        if not found:
+            self._missing.add(tag)
+        return found
+
     def state(self, node: str) -> str:
         """What ensure() would do for this stage, without doing it."""
         mat = self.planner.get(node)
-        if mat.tag in self.index.tags:
+        if self.has_tag(mat.tag):
             return CURRENT
         reg = self.planner.settings.registry
         if reg and registry.has(reg, mat.stage.repository, mat.tag.rsplit(":", 1)[1]):
@@ -122,6 +159,7 @@ class Builder:
         else:
             self._build(mat)
             action = BUILT
+        self._missing.discard(mat.tag)
         row = self._refresh(mat.tag)
         outcome = Outcome(node, action, time.monotonic() - started,
                           int(row.get("Size", 0)) if row else 0, mat.tag)
@@ -131,16 +169,18 @@ class Builder:
     def _refresh(self, tag: str) -> dict[str, Any] | None:
         """The index row of one image, by inspecting it: listing images costs the engine
         time per image it holds, so after a build we ask about that image alone."""
-        if tag not in self.index.tags:
+        if self._index is None:
+            self._index = EngineIndex([], complete=False)
+        if tag not in self._index.tags:
             image = engine.get_image(self.planner.client, tag)
             self.api_calls += 1
             if image is not None:
                 attrs = image.attrs
-                self.index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
+                self._index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
                                 "Labels": (attrs.get("Config") or {}).get("Labels") or {},
                                 "Size": attrs.get("Size", 0),
                                 "Created": _created(attrs.get("Created", ""))})
-        return self.index.tags.get(tag)
+        return self._index.tags.get(tag)
 
     def _build(self, mat: Materialized) -> None:
         node = mat.stage.id

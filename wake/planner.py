@@ -89,7 +89,10 @@ class Materialized:
         if self.inputs_label().startswith(INPUTS_FILE_PREFIX):
             files["wake-inputs.json"] = (json.dumps(self.inputs, sort_keys=True).encode(), 0o644)
             suffix = f"COPY wake-inputs.json {self.inputs_path}\n" + suffix
-        files["Dockerfile"] = ((self.dockerfile + suffix).encode(), 0o644)
+        # A template may end without a newline (trim_blocks eats the one after a
+        # final {% endif %}); the appended instructions must start a line.
+        body = self.dockerfile if self.dockerfile.endswith("\n") else self.dockerfile + "\n"
+        files["Dockerfile"] = ((body + suffix).encode(), 0o644)
         with tarfile.open(fileobj=out, mode="w") as tar:
             for name in sorted(files):
                 data, mode = files[name]

@@ -219,6 +219,9 @@ def test_worker_runs_and_cron_job_runs_once(env: Env, client: docker.DockerClien
     labels = client.images.get(tag_of(env.workspace,
                                       "build:bestsiteever:release-bust-caches")).labels
     assert labels["wake.schedule"] == "*/10 * * * *"
+    assert labels["wake.unit-kind"] == "cron"
+    web = client.images.get(tag_of(env.workspace, "build:bestsiteever:release-web")).labels
+    assert web["wake.unit-kind"] == "process" and web["wake.process"] == "web"
 
 
 def test_app_listed_by_git_url_builds_nothing_new(env: Env, tmp_path: Path) -> None:

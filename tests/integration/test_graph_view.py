@@ -62,9 +62,9 @@ def plan() -> dict[str, str]:
 def test_states_after_cold_build_noop_and_one_edit(workspace: Path) -> None:
     cold = svg_states()
     assert set(cold) == STAGES
-    # App stages were never built; platform stages may exist with other inputs.
-    assert {cold[n] for n in STAGES if n.startswith("build:")} == {"never"}
-    assert {cold[n] for n in STAGES if n.startswith("platform:")} <= {"never", "build"}
+    # Nothing with these inputs exists; images of the same stages built from other
+    # inputs (by other tests) make "will rebuild" rather than "never built".
+    assert set(cold.values()) <= {"never", "build"}
     assert set(build(workspace).values()) == {"built"}
     assert svg_states() == {node: "reuse" for node in STAGES}
     assert set(build(workspace).values()) == {"reused"}

@@ -113,3 +113,30 @@ def test_copying_the_app_elsewhere_keeps_every_key(tmp_path: Path) -> None:
     ws = write_app(tmp_path / "a" / "shop", {"app.py": b"x", "lib/util.py": b"y"}, 1)
     shutil.copytree(tmp_path / "a", tmp_path / "b" / "deeper")
     assert keys(ws) == keys(tmp_path / "b" / "deeper" / "wake.toml")
+
+
+def test_build_context_dockerfile_keeps_every_instruction_on_its_own_line(
+        tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    ws = write_app(tmp_path / "shop", {"app.py": b"x"}, 0)
+    graph = stages.build_graph(workspace.load(ws))
+    planner = Planner(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
+                      cache=HashCache(tmp_path / "hashes.sqlite"))
+    planner._base_id = "sha256:" + "0" * 64
+    for node in graph:
+        material = planner.get(node)
+        if material.late_files:  # needs an engine; the Dockerfile does not depend on it
+            material = type(material)(**{**material.__dict__, "late_files": None})
+        out = io.BytesIO()
+        material.write_context(out)
+        out.seek(0)
+        with tarfile.open(fileobj=out) as tar:
+            handle = tar.extractfile("Dockerfile")
+            assert handle is not None
+            lines = handle.read().decode().splitlines()
+        label_lines = [line for line in lines if "wake.key=" in line]
+        assert len(label_lines) == 1 and label_lines[0].startswith("LABEL "), node
+        assert all(not line.rstrip().endswith("LABEL") and "LABEL wake.app" not in line[6:]
+                   for line in lines), node
