@@ -42,8 +42,9 @@ def scale_table(rows: list[scale.ScaleRow]) -> str:
         first, last = rows[0], rows[-1]
         slope = (last.noop_s - first.noop_s) / (last.apps - first.apps) * 1000
         lines.append(f"\nGrowth: {slope:.1f} ms per extra app between {first.apps} and "
-                     f"{last.apps} apps; the API calls stay constant (one batched image "
-                     "list, one base-image inspect).")
+                     f"{last.apps} apps. Up to 600 stages wake inspects each stage's image "
+                     "(constant cost per stage, whatever the engine holds); above that it "
+                     "lists the engine's images once.")
     return "\n".join(lines)
 
 

@@ -158,6 +158,9 @@ def machine() -> str:
     except OSError:
         pass
     docker = run(["docker", "version", "--format", "{{.Server.Version}}"], check=False)
+    images = run(["docker", "images", "-q", "--filter", "label=wake.key"], check=False)
+    count = len(set(images.stdout.split()))
     return (f"{platform.platform()}; {os.cpu_count()} cores ({cpu}); {memory} RAM; "
             f"Python {platform.python_version()}; Docker engine "
-            f"{docker.stdout.strip() or 'unknown'}")
+            f"{docker.stdout.strip() or 'unknown'} holding {count} wake images (listing "
+            "images costs the engine time per image it holds)")

@@ -80,10 +80,10 @@ def _say_default(line: str) -> None:
 
 
 # Listing images costs the engine about 0.45 ms per image it holds; inspecting one
-# image costs about 1.1 ms. A graph much smaller than the engine is asked stage by
-# stage; otherwise one list answers every stage (measured in bench/RESULTS.md).
-SMALL_GRAPH = 64
-INSPECT_PER_LIST_IMAGE = 2.5
+# costs about 1.1 ms. A graph of up to this many stages is asked stage by stage
+# (at most ~0.7 s whatever the engine holds); a bigger one gets one list
+# (bench/RESULTS.md has the measurements).
+SMALL_GRAPH = 600
 
 
 class Builder:
@@ -111,14 +111,7 @@ class Builder:
 
     def _use_batch(self) -> bool:
         if self._batch is None:
-            stages = self.planner.graph.number_of_nodes()
-            if stages <= SMALL_GRAPH:
-                self._batch = False
-            else:
-                with engine.translate("engine info"):
-                    images = int(self.planner.client.info().get("Images", 0))
-                self.api_calls += 1
-                self._batch = stages * INSPECT_PER_LIST_IMAGE >= images
+            self._batch = self.planner.graph.number_of_nodes() > SMALL_GRAPH
         return self._batch
 
     def has_tag(self, tag: str) -> bool:
@@ -172,10 +165,9 @@ class Builder:
         if self._index is None:
             self._index = EngineIndex([], complete=False)
         if tag not in self._index.tags:
-            image = engine.get_image(self.planner.client, tag)
+            attrs = engine.inspect(self.planner.client, tag)
             self.api_calls += 1
-            if image is not None:
-                attrs = image.attrs
+            if attrs is not None:
                 self._index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
                                 "Labels": (attrs.get("Config") or {}).get("Labels") or {},
                                 "Size": attrs.get("Size", 0),

@@ -63,6 +63,17 @@ def get_image(client: docker.DockerClient, ref: str) -> Image | None:
             return None
 
 
+def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any] | None:
+    """An image's attributes, or None; the low-level call (the SDK's model objects
+    triple the cost, which shows when thousands of stages are checked)."""
+    with translate(f"inspect image {ref}"):
+        try:
+            attrs: dict[str, Any] = client.api.inspect_image(ref)  # type: ignore[no-untyped-call]
+            return attrs
+        except docker.errors.ImageNotFound:
+            return None
+
+
 def context_tar(files: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
     """A build context as a tar, with fixed owners and mtimes so equal files give equal tars."""
     buffer = io.BytesIO()
