@@ -3,13 +3,9 @@
 The apps are those of the workspace file wake.toml (see wake/workspace.py).
 """
 
-from wake.tasks import build_tasks, graph_task
+from wake.tasks import DOIT_CONFIG, build_tasks, graph_task
 
-DOIT_CONFIG = {
-    "default_tasks": ["build"],
-    "verbosity": 2,
-    "dep_file": ".doit.db",
-}
+__all__ = ["DOIT_CONFIG"]  # doit reads it from this module
 
 
 def task_build():  # type: ignore[no-untyped-def]

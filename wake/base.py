@@ -79,9 +79,9 @@ def bootstrap(client: docker.DockerClient, image: str, mirror: str | None = None
               suite: str | None = None, force: bool = False,
               say: Callable[[str], None] = print) -> BootstrapResult:
     """Make `image` from debootstrap's minbase variant unless it already exists."""
-    existing = engine.get_image(client, image)
+    existing = engine.inspect(client, image)
     if existing is not None and not force:
-        return BootstrapResult(image=image, image_id=str(existing.id), created=False)
+        return BootstrapResult(image=image, image_id=str(existing["Id"]), created=False)
     suite = suite or suite_for(image)
     mirror = mirror or machine_mirror(suite=suite)
     if shutil.which("debootstrap") is None:
@@ -144,7 +144,7 @@ def _import(client: docker.DockerClient, rootfs: Path, image: str, mirror: str,
                                 changes=changes, stream_src=True)
     if tar.wait() != 0:
         raise WakeError(f"tar of {rootfs} failed")
-    made = engine.get_image(client, image)
+    made = engine.inspect(client, image)
     if made is None:
         raise WakeError(f"docker import finished but {image} is not in the engine")
-    return str(made.id)
+    return str(made["Id"])

@@ -97,6 +97,7 @@ class Builder:
         self._index: EngineIndex | None = None
         self._batch = batch  # None: decide on first use
         self._missing: set[str] = set()  # tags inspected and not found
+        self._registry_has: dict[str, bool] = {}
         self.api_calls = 0
 
     @property
@@ -133,10 +134,17 @@ class Builder:
         mat = self.planner.get(node)
         if self.has_tag(mat.tag):
             return CURRENT
+        return PULL if self._in_registry(mat) else BUILD
+
+    def _in_registry(self, mat: Materialized) -> bool:
+        """Asked once per tag: doit's uptodate check and the action both want it."""
         reg = self.planner.settings.registry
-        if reg and registry.has(reg, mat.stage.repository, mat.tag.rsplit(":", 1)[1]):
-            return PULL
-        return BUILD
+        if not reg:
+            return False
+        if mat.tag not in self._registry_has:
+            repository, tag = mat.tag.rsplit(":", 1)
+            self._registry_has[mat.tag] = registry.has(reg, repository, tag)
+        return self._registry_has[mat.tag]
 
     def ensure(self, node: str) -> Outcome:
         mat = self.planner.get(node)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -91,25 +90,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .drawing import render
-    from .plan import make_plan
-    from .session import quiet_builder
+    from .drawing import draw, write_output
 
-    session = _session(args)
-    steps = {step.stage: step for step in make_plan(quiet_builder(session))}
-    text = render(session.graph, steps, args.format, args.depth)
+    text, count = draw(_session(args), args.format, args.depth)
     if args.output and args.output != "-":
-        write_atomically(Path(args.output), text)
-        print(f"wrote {args.output} ({args.format}, {len(steps)} stages)", file=sys.stderr)
+        write_output(Path(args.output), text)
+        print(f"wrote {args.output} ({args.format}, {count} stages)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 def cmd_clusters_list(args: argparse.Namespace) -> int:
@@ -119,7 +108,7 @@ def cmd_clusters_list(args: argparse.Namespace) -> int:
     if not state.clusters:
         print("no clusters yet: wake clusters add NAME --consul HOST[:PORT]")
         return 0
-    chosen = args.cluster or os.environ.get("WAKE_CLUSTER") or state.current
+    chosen = clusters.chosen_name(state, args.cluster)
     for name, cluster in sorted(state.clusters.items()):
         marker = "*" if name == chosen else " "
         print(f"{marker} {name:<20} consul {cluster.consul}")

@@ -168,10 +168,15 @@ def remove(name: str) -> None:
         save(Clusters(current=None if state.current == name else state.current, clusters=rest))
 
 
+def chosen_name(state: Clusters, override: str | None = None) -> str | None:
+    """--cluster, then $WAKE_CLUSTER, then the one `wake clusters use` chose."""
+    return override or os.environ.get("WAKE_CLUSTER") or state.current
+
+
 def current(override: str | None = None) -> Cluster:
-    """The cluster a command works on: --cluster, then $WAKE_CLUSTER, then `use`."""
+    """The cluster a command works on."""
     state = load()
-    name = override or os.environ.get("WAKE_CLUSTER") or state.current
+    name = chosen_name(state, override)
     if not name:
         raise UsageError("no current cluster: `wake clusters add NAME --consul ADDR` or "
                          "`wake clusters use NAME`")

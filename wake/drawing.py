@@ -7,12 +7,14 @@ import html
 import shutil
 import subprocess
 from collections import defaultdict
+from pathlib import Path
 
 import networkx as nx
 
 from . import stages
 from .errors import WakeError
 from .plan import Step
+from .session import Session, quiet_builder
 
 FORMATS = ("dot", "svg", "html")
 # state -> (fill, border, legend text)
@@ -137,6 +139,21 @@ def to_html(svg: str, steps: dict[str, Step]) -> str:
         counts[state_of(step)] += 1
     summary = ", ".join(f"{counts[s]} {STYLES[s][2]}" for s in STYLES if counts[s])
     return _PAGE.format(svg=body, legend=legend, summary=html.escape(summary))
+
+
+def draw(session: Session, fmt: str, depth: int | None = None) -> tuple[str, int]:
+    """The session's graph drawn with each stage's planned state; (text, stages)."""
+    from .plan import make_plan
+
+    steps = {step.stage: step for step in make_plan(quiet_builder(session))}
+    return render(session.graph, steps, fmt, depth), len(steps)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Replace `path` whole (a reader never sees half a picture)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 def render(graph: nx.DiGraph, steps: dict[str, Step], fmt: str,

@@ -12,12 +12,10 @@ import re
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import IO, Any
 
 import docker
 import docker.errors
-from docker.models.images import Image
 
 from .errors import BuildError, DockerError
 
@@ -55,14 +53,6 @@ def connect(base_url: str | None = None) -> docker.DockerClient:
     return client
 
 
-def get_image(client: docker.DockerClient, ref: str) -> Image | None:
-    with translate(f"inspect image {ref}"):
-        try:
-            return client.images.get(ref)
-        except docker.errors.ImageNotFound:
-            return None
-
-
 def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any] | None:
     """An image's attributes, or None; the low-level call (the SDK's model objects
     triple the cost, which shows when thousands of stages are checked)."""
@@ -74,39 +64,18 @@ def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any] | None:
             return None
 
 
-def context_tar(files: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
-    """A build context as a tar, with fixed owners and mtimes so equal files give equal tars."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in sorted(files):
-            data = files[name]
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = (modes or {}).get(name, 0o755 if name.endswith(".sh") else 0o644)
-            info.mtime = 0
-            info.uid = info.gid = 0
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    image_id: str
-    size: int
-
-
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
 def build(client: docker.DockerClient, context: bytes | IO[bytes], tag: str, stage: str,
-          on_line: LineSink | None = None, nocache: bool = False) -> BuildResult:
+          on_line: LineSink | None = None, nocache: bool = False) -> None:
     """Build an image from a context tar (classic builder), streaming output lines.
 
     On failure, raises BuildError naming the stage, the failing step and its output.
     """
     step = ""
     step_output: list[str] = []
-    image_id: str | None = None
+    image_id: str | None = None  # from the stream; saves an inspect when present
     with translate(f"build {stage}"):
         fileobj = io.BytesIO(context) if isinstance(context, bytes) else context
         stream = client.api.build(fileobj=fileobj, custom_context=True, tag=tag, rm=True,
@@ -127,13 +96,8 @@ def build(client: docker.DockerClient, context: bytes | IO[bytes], tag: str, sta
                 tail = "\n".join(f"    {line}" for line in step_output[-40:])
                 raise BuildError(f"build of {stage} failed at {step or 'the start'}\n"
                                  f"{tail}\n  error: {chunk['error'].strip()}")
-    if image_id is None:
-        image = get_image(client, tag)
-        if image is None:
-            raise BuildError(f"build of {stage} finished without an image")
-        image_id = str(image.id)
-    image = get_image(client, image_id)
-    return BuildResult(image_id=image_id, size=int(image.attrs.get("Size", 0)) if image else 0)
+    if image_id is None and inspect(client, tag) is None:
+        raise BuildError(f"build of {stage} finished without an image")
 
 
 def run_once(client: docker.DockerClient, image: str, command: list[str] | str,

@@ -10,7 +10,7 @@ import os
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,6 +66,7 @@ class Materialized:
         """Where the inputs go inside the image when they are too big for a label."""
         return f"/opt/wake/inputs/{self.key[:TAG_LENGTH]}.json"
 
+    @cached_property
     def inputs_label(self) -> str:
         encoded = encode_inputs(self.inputs)
         return encoded if len(encoded) <= LABEL_MAX else INPUTS_FILE_PREFIX + self.inputs_path
@@ -73,7 +74,7 @@ class Materialized:
     def labels(self) -> dict[str, str]:
         s = self.stage
         labels = {"wake.key": self.key, "wake.id": s.id, "wake.kind": s.kind,
-                  "wake.platform": s.platform.name, "wake.inputs": self.inputs_label()}
+                  "wake.platform": s.platform.name, "wake.inputs": self.inputs_label}
         if s.app:
             labels["wake.app"] = s.app.name
         return labels
@@ -86,7 +87,7 @@ class Materialized:
         # Labels carry the key, so they join the Dockerfile only after it is hashed,
         # as one LABEL instruction (docker's --label adds a build step per label).
         suffix = label_instruction(self.labels())
-        if self.inputs_label().startswith(INPUTS_FILE_PREFIX):
+        if self.inputs_label.startswith(INPUTS_FILE_PREFIX):
             files["wake-inputs.json"] = (json.dumps(self.inputs, sort_keys=True).encode(), 0o644)
             suffix = f"COPY wake-inputs.json {self.inputs_path}\n" + suffix
         # A template may end without a newline (trim_blocks eats the one after a
@@ -141,6 +142,7 @@ class Planner:
         self._done: dict[str, Materialized] = {}
         self._base_id: str | None = None
         self._commits: dict[tuple[str, str | None], str] = {}
+        self._apt: dict[Path, tuple[str, ...]] = {}
 
     @property
     def client(self) -> docker.DockerClient:
@@ -156,12 +158,18 @@ class Planner:
 
     def base_image_id(self) -> str:
         if self._base_id is None:
-            image = engine.get_image(self.client, self.settings.base_image)
+            image = engine.inspect(self.client, self.settings.base_image)
             if image is None:
                 raise WakeError(f"base image {self.settings.base_image} is not in the engine; "
                                 "run `wake base bootstrap` (or docker pull it where you can)")
-            self._base_id = str(image.id)
+            self._base_id = str(image["Id"])
         return self._base_id
+
+    def _aptfile(self, app_root: Path) -> tuple[str, ...]:
+        """An app's Aptfile, read once for both stages that install it."""
+        if app_root not in self._apt:
+            self._apt[app_root] = aptfile.read(app_root)
+        return self._apt[app_root]
 
     def get(self, node: str) -> Materialized:
         if node not in self._done:
@@ -189,7 +197,7 @@ class Planner:
             if not tree:
                 raise WakeError(f"app {s.app.name}: {s.app.root} has no files to build")
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
-            packages = aptfile.read(s.app.root)
+            packages = self._aptfile(s.app.root)
             inputs["aptfile"] = sha256(json.dumps(packages))
             return self._finish(s, "app-compile.Dockerfile.j2",
                                 {**base, "apt_packages": packages}, inputs, tree=tuple(tree))
@@ -225,7 +233,7 @@ class Planner:
                      inputs: dict[str, str]) -> Materialized:
         assert s.app is not None
         manifest = s.app.manifest
-        packages = aptfile.read(s.app.root)
+        packages = self._aptfile(s.app.root)
         inputs["aptfile"] = sha256(json.dumps(packages))
         inputs["manifest:env"] = json.dumps(manifest.env)
         repo_context = []

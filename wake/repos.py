@@ -8,6 +8,7 @@ use the commit id alone.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tarfile
 from pathlib import Path
@@ -19,20 +20,22 @@ from .settings import wake_home
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"}
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    import os
-
-    env = {**os.environ, **GIT_ENV}
+def _run(args: tuple[str, ...], cwd: Path | None) -> subprocess.CompletedProcess[bytes]:
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV},
+                              capture_output=True, timeout=300)
     except FileNotFoundError:
         raise WakeError("git is not installed; apt-get install git") from None
     except subprocess.TimeoutExpired:
         raise WakeError(f"git {' '.join(args)} took over 5 minutes") from None
     if done.returncode != 0:
-        raise WakeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+        raise WakeError(f"git {' '.join(args)} failed: {done.stderr.decode().strip()}")
+    return done
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    """Run git (no prompts, safe transports only); its output, or a WakeError."""
+    return _run(args, cwd).stdout.decode()
 
 
 def resolve(url: str, ref: str | None) -> str:
@@ -40,7 +43,7 @@ def resolve(url: str, ref: str | None) -> str:
     if ref and len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
         return ref
     wanted = ref or "HEAD"
-    out = _git("ls-remote", "--", url, wanted)
+    out = git("ls-remote", "--", url, wanted)
     for line in out.splitlines():
         commit, name = line.split("\t", 1)
         if name in (wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}^{{}}"):
@@ -56,7 +59,7 @@ def mirror(url: str) -> Path:
     path = wake_home() / "cache" / "repos" / sha256(url)[:24]
     if not path.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _git("clone", "--bare", "--quiet", "--", url, str(path))
+        git("clone", "--bare", "--quiet", "--", url, str(path))
     return path
 
 
@@ -64,15 +67,12 @@ def export(url: str, commit: str) -> dict[str, tuple[bytes, int]]:
     """Files of `url` at `commit`: relative path -> (content, mode)."""
     bare = mirror(url)
     try:
-        _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=bare)
+        git("cat-file", "-e", f"{commit}^{{commit}}", cwd=bare)
     except WakeError:
-        _git("fetch", "--quiet", "--", url, "+refs/*:refs/*", cwd=bare)
-    env_archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=bare,
-                                 capture_output=True, timeout=300)
-    if env_archive.returncode != 0:
-        raise WakeError(f"repo {url}: cannot export {commit}: {env_archive.stderr.decode()}")
+        git("fetch", "--quiet", "--", url, "+refs/*:refs/*", cwd=bare)
+    archive = _run(("archive", "--format=tar", commit), bare).stdout
     files: dict[str, tuple[bytes, int]] = {}
-    with tarfile.open(fileobj=io.BytesIO(env_archive.stdout)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         for member in tar.getmembers():
             if member.isfile():
                 handle = tar.extractfile(member)

@@ -8,7 +8,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from .session import Session
-from .tasks import build_tasks
+from .tasks import DOIT_CONFIG, build_tasks
 
 
 def run_doit(doit_args: list[str], apps: list[str],
@@ -20,6 +20,6 @@ def run_doit(doit_args: list[str], apps: list[str],
         yield from build_tasks(session)
 
     namespace = {"task_build": task_build,
-                 "DOIT_CONFIG": {"verbosity": 2, "dep_file": ".doit.db"}}
+                 "DOIT_CONFIG": DOIT_CONFIG}
     code: int = DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
     return code

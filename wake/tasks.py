@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from doit.exceptions import InvalidDodoFile, TaskFailed
@@ -16,6 +17,10 @@ from doit.exceptions import InvalidDodoFile, TaskFailed
 from . import stages
 from .errors import WakeError
 from .session import Session
+
+# doit settings for wake's tasks, shared by dodo.py and `wake build`.
+DOIT_CONFIG: dict[str, Any] = {"default_tasks": ["build"], "verbosity": 2,
+                               "dep_file": ".doit.db"}
 
 
 def _ensure(session: Session, node: str) -> TaskFailed | None:
@@ -83,19 +88,15 @@ def _doc(stage: stages.StageDef) -> str:
 
 
 def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
-    from .drawing import render
-    from .plan import make_plan
-    from .session import quiet_builder
+    from .drawing import draw, write_output
 
     try:
-        steps = {step.stage: step for step in make_plan(quiet_builder(session))}
-        text = render(session.graph, steps, format)
+        text, count = draw(session, format)
     except WakeError as exc:
         return TaskFailed(str(exc))
     target = output or f"wake-graph.{format}"
-    with open(target, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print(f"wrote {target} ({format}, {len(steps)} stages)")
+    write_output(Path(target), text)
+    print(f"wrote {target} ({format}, {count} stages)")
     return None
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .settings import wake_home
 
@@ -134,8 +134,20 @@ class HashCache:
         self.pending: list[tuple[str, int, int, int, int, str]] = []
         self.hits = 0
         self.misses = 0
-        # One query up front instead of one per file.
-        self.rows = {row[0]: row[1:] for row in self.db.execute("SELECT * FROM files")}
+        self.rows: dict[str, tuple[Any, ...]] = {}
+        self._primed: set[str] = set()
+
+    def prime(self, top: str) -> None:
+        """Load the cached rows under `top` with one query (not one per file, and not
+        the rows of every other tree this machine ever hashed)."""
+        if top not in self._primed:
+            self._primed.add(top)
+            prefix = top.rstrip(os.sep) + os.sep
+            # Paths under prefix sort between prefix and prefix with its last char bumped.
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            for row in self.db.execute("SELECT * FROM files WHERE path >= ? AND path < ?",
+                                       (prefix, upper)):
+                self.rows[row[0]] = row[1:]
 
     def digest(self, path: str, st: os.stat_result) -> str:
         row = self.rows.get(path)
@@ -172,6 +184,7 @@ def hash_tree(root: Path, cache: HashCache | None = None,
     owned = cache is None
     cache = cache or HashCache()
     try:
+        cache.prime(str(root.resolve()))
         for rel, absolute, st in walk(root, exclude):
             executable = bool(st.st_mode & 0o111)
             digest = cache.digest(absolute, st)

@@ -84,16 +84,16 @@ def load_app(root: Path, registry: dict[str, Platform]) -> App:
     return App(manifest=manifest, platform=detection.platform, detected_by=detection.reason)
 
 
-def _git_app(source: Path, index: int, url: str, ref: str | None) -> Path:
+def _git_app(url: str, ref: str | None) -> Path:
     commit = repos.resolve(url, ref)
     checkout = wake_home() / "cache" / "apps" / sha256(url)[:24]
     if not (checkout / ".git").is_dir():
         checkout.parent.mkdir(parents=True, exist_ok=True)
-        repos._git("clone", "--quiet", "--", url, str(checkout))
-    head = repos._git("rev-parse", "HEAD", cwd=checkout).strip()
+        repos.git("clone", "--quiet", "--", url, str(checkout))
+    head = repos.git("rev-parse", "HEAD", cwd=checkout).strip()
     if head != commit:
-        repos._git("fetch", "--quiet", "origin", cwd=checkout)
-        repos._git("checkout", "--quiet", "--detach", commit, cwd=checkout)
+        repos.git("fetch", "--quiet", "origin", cwd=checkout)
+        repos.git("checkout", "--quiet", "--detach", commit, cwd=checkout)
     return checkout
 
 
@@ -129,7 +129,7 @@ def load(path: Path | str | None = None) -> Workspace:
             if "path" in entry:
                 root = (source.parent / str(entry["path"])).resolve()
             else:
-                root = _git_app(source, index, str(entry["git"]), entry.get("ref"))
+                root = _git_app(str(entry["git"]), entry.get("ref"))
             roots.append(root / str(entry.get("subdir", ".")))
     apps = [load_app(root, registry) for root in roots]
     seen: dict[str, Path] = {}

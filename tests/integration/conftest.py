@@ -59,7 +59,7 @@ def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def base_image(client: docker.DockerClient) -> str:
     name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
-    if engine.get_image(client, name) is None:
+    if engine.inspect(client, name) is None:
         from wake import base
 
         base.bootstrap(client, name)
