@@ -158,6 +158,97 @@ def cmd_clusters_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_hosts_add(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    host, (cpus, memory) = hosts.add(args.name, args.docker, args.tls, args.insecure,
+                                     args.address)
+    print(f"added host {host.name}: {host.docker} (address {host.address}, {cpus} cpu, "
+          f"{memory / 2**30:.1f} GiB)")
+    return 0
+
+
+def cmd_hosts_create(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    host = hosts.create(args.name, args.driver, say=_stderr)
+    print(f"created host {host.name}: {host.docker} (address {host.address})")
+    return 0
+
+
+def cmd_hosts_list(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    known = hosts.load()
+    if not known:
+        print("no hosts yet: wake hosts add NAME --docker URL, or "
+              "wake hosts create NAME --driver netns")
+        return 0
+    for host in known.values():
+        try:
+            client = host.client(timeout=3)
+            cpus, memory = hosts.capacity(client)
+            client.close()
+            state = f"up ({cpus} cpu, {memory / 2**30:.1f} GiB)"
+        except Exception:  # noqa: BLE001 - any failure means "does not answer" here
+            state = "down"
+        print(f"{host.name:<20} {host.driver:<9} {host.address:<16} {state:<26} {host.docker}")
+    return 0
+
+
+def cmd_hosts_rm(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    host = hosts.remove(args.name, say=_stderr)
+    print(f"removed host {host.name}")
+    return 0
+
+
+def cmd_hosts_stop(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    hosts.set_running(args.name, False, say=_stderr)
+    print(f"stopped host {args.name}")
+    return 0
+
+
+def cmd_hosts_start(args: argparse.Namespace) -> int:
+    from . import hosts
+
+    hosts.set_running(args.name, True, say=_stderr)
+    print(f"started host {args.name}")
+    return 0
+
+
+def cmd_cluster_create(args: argparse.Namespace) -> int:
+    from . import cluster
+
+    names = [n.strip() for n in args.hosts.split(",") if n.strip()] if args.hosts else None
+    made = cluster.create(args.name, names, args.local, say=_stderr)
+    print(f"cluster {made.name}: consul {made.consul}, registry {made.registry}")
+    return 0
+
+
+def cmd_cluster_destroy(args: argparse.Namespace) -> int:
+    from . import cluster
+
+    cluster.destroy(args.name, say=_stderr)
+    return 0
+
+
+def cmd_cluster_status(args: argparse.Namespace) -> int:
+    from . import clusters, status
+
+    chosen = (clusters.load().get(args.name) if args.name else clusters.current(args.cluster))
+    found = status.collect(chosen)
+    print(found.to_json() if args.json else status.render(found))
+    return 1 if found.down else 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
@@ -240,6 +331,47 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p = add("remove", cmd_clusters_remove, "forget a cluster (touches nothing on it)", csub)
     p.add_argument("name")
+
+    h = sub.add_parser("hosts", help="Docker hosts: existing engines and local test hosts")
+    hsub = h.add_subparsers(dest="hosts_command", required=True, metavar="COMMAND")
+    p = add("add", cmd_hosts_add, "register an existing Docker engine as a host", hsub)
+    p.add_argument("name")
+    p.add_argument("--docker", required=True, metavar="URL",
+                   help="unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376")
+    p.add_argument("--tls", metavar="FOLDER",
+                   help="for tcp://: a folder with ca.pem, cert.pem and key.pem")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow plain tcp:// without TLS (anyone reaching it is root there)")
+    p.add_argument("--address", metavar="IP",
+                   help="where the host's containers listen (default: from the URL)")
+    p = add("create", cmd_hosts_create, "make a new host with a driver", hsub)
+    p.add_argument("name")
+    p.add_argument("--driver", required=True, choices=("netns",),
+                   help="netns: a network namespace with its own dockerd, on this machine")
+    add("list", cmd_hosts_list, "list hosts and whether their engines answer", hsub)
+    p = add("rm", cmd_hosts_rm, "forget a host; for netns hosts, tear it down", hsub)
+    p.add_argument("name")
+    p = add("stop", cmd_hosts_stop, "stop a netns host's engine (and its containers)", hsub)
+    p.add_argument("name")
+    p = add("start", cmd_hosts_start, "start a stopped netns host's engine again", hsub)
+    p.add_argument("name")
+
+    k = sub.add_parser("cluster", help="make, inspect and remove a cluster")
+    ksub = k.add_subparsers(dest="cluster_command", required=True, metavar="COMMAND")
+    p = add("create", cmd_cluster_create, "start Consul servers, rsyslog and a registry "
+            "on hosts and add the cluster to clusters.json", ksub)
+    p.add_argument("name")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--hosts", metavar="H1,H2,H3",
+                       help="hosts from `wake hosts`; servers on the first three")
+    where.add_argument("--local", action="store_true",
+                       help="everything on this machine's own engine (one server)")
+    p = add("destroy", cmd_cluster_destroy, "remove what `cluster create` started", ksub)
+    p.add_argument("name")
+    p = add("status", cmd_cluster_status, "leader, servers, hosts and services with health "
+            "(exit 1 if anything is down)", ksub)
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("explain", cmd_explain, "say why a stage would rebuild, or that it is up to date")
     p.add_argument("app")

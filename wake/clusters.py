@@ -1,7 +1,12 @@
 """Clusters known to this machine: `$WAKE_HOME/clusters.json`, managed by `wake clusters`.
 
     {"version": 1, "current": "prod",
-     "clusters": {"prod": {"consul": "10.0.0.2:8500", "token": null}}}
+     "clusters": {"prod": {"consul": "10.0.0.2:8500", "token": null,
+                           "servers": ["10.0.0.2:8500", ...], "registry": "10.0.0.2:5000",
+                           "hosts": ["h1", "h2", "h3"]}}}
+
+`servers`, `registry` and `hosts` are there for clusters `wake cluster create` made
+(status falls back to another server when the first is down; destroy finds the hosts).
 
 The file is written atomically (mode 0600 in a 0700 folder) under a lock; a corrupt
 file is reported and never overwritten. Adding a cluster checks that its Consul answers.
@@ -34,6 +39,9 @@ class Cluster:
     name: str
     consul: str  # host:port of the Consul master's HTTP API
     token: str | None = None
+    servers: tuple[str, ...] = ()  # every Consul server's HTTP API (host:port)
+    registry: str | None = None  # the cluster's image registry (host:port)
+    hosts: tuple[str, ...] = ()  # the hosts `wake cluster create` used (hosts.json names)
 
     @property
     def host(self) -> str:
@@ -43,8 +51,10 @@ class Cluster:
     def port(self) -> int:
         return int(self.consul.rsplit(":", 1)[1])
 
-    def client(self, timeout: float = 5.0) -> Any:  # a consul.Consul
-        return consul.Consul(host=self.host, port=self.port, token=self.token,
+    def client(self, timeout: float = 5.0, address: str | None = None) -> Any:
+        """A consul.Consul for the master (or another server's `address`)."""
+        host, port = (address or self.consul).rsplit(":", 1)
+        return consul.Consul(host=host.strip("[]"), port=int(port), token=self.token,
                              connections_timeout=timeout)
 
 
@@ -95,7 +105,9 @@ def load() -> Clusters:
         raise UsageError(f"{file}: {problems}; wake will not overwrite it. Fix it, or move "
                          "it away and add the clusters again")
     return Clusters(current=data.get("current"), clusters={
-        name: Cluster(name, spec["consul"], spec.get("token"))
+        name: Cluster(name, spec["consul"], spec.get("token"),
+                      tuple(spec.get("servers") or ()), spec.get("registry"),
+                      tuple(spec.get("hosts") or ()))
         for name, spec in data["clusters"].items()})
 
 
@@ -107,6 +119,10 @@ def _check(data: Any) -> str:
     for name, spec in data["clusters"].items():
         if not isinstance(spec, dict) or not isinstance(spec.get("consul"), str):
             return f'cluster {name!r} needs "consul": "host:port"'
+        for key in ("servers", "hosts"):
+            value = spec.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f'cluster {name!r}: "{key}" must be a list of strings'
     current = data.get("current")
     if current is not None and current not in data["clusters"]:
         return f"current cluster {current!r} is not in the file"
@@ -115,9 +131,15 @@ def _check(data: Any) -> str:
 
 def save(state: Clusters) -> None:
     data = {"version": VERSION, "current": state.current,
-            "clusters": {name: {"consul": c.consul, "token": c.token}
-                         for name, c in sorted(state.clusters.items())}}
+            "clusters": {name: _spec(c) for name, c in sorted(state.clusters.items())}}
     write_atomically(path(), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def _spec(c: Cluster) -> dict[str, Any]:
+    spec: dict[str, Any] = {"consul": c.consul, "token": c.token}
+    if c.servers or c.registry or c.hosts:
+        spec.update(servers=list(c.servers), registry=c.registry, hosts=list(c.hosts))
+    return spec
 
 
 def check_consul(cluster: Cluster, timeout: float = 5.0) -> str:
@@ -136,10 +158,16 @@ def check_consul(cluster: Cluster, timeout: float = 5.0) -> str:
     return str(leader)
 
 
-def add(name: str, address: str, token: str | None = None, check: bool = True) -> Cluster:
+def check_name(name: str) -> None:
     if not NAME_RE.fullmatch(name):
         raise UsageError(f"cluster name {name!r}: use lowercase letters, digits and '-'")
-    cluster = Cluster(name, normalize_address(address), token)
+
+
+def add(name: str, address: str, token: str | None = None, check: bool = True,
+        servers: tuple[str, ...] = (), registry: str | None = None,
+        hosts: tuple[str, ...] = ()) -> Cluster:
+    check_name(name)
+    cluster = Cluster(name, normalize_address(address), token, servers, registry, hosts)
     if check:
         check_consul(cluster)  # before touching the file
     with locked(path()):

@@ -1,0 +1,239 @@
+"""Docker hosts this machine knows: `$WAKE_HOME/hosts.json`, managed by `wake hosts`.
+
+    {"version": 1, "hosts": {"h1": {"docker": "unix:///run/wake/hosts/h1/docker.sock",
+                                     "address": "10.213.0.2", "driver": "netns",
+                                     "tls": null, "insecure": false}}}
+
+A host is a Docker engine plus the address its containers listen on. Drivers:
+`existing` (`wake hosts add`: unix://, ssh://, tcp:// with a TLS folder) and `netns`
+(`wake hosts create`: a namespace with its own dockerd on this machine, netns.py).
+`wake cluster create` registers hosts in the cluster's Consul with their capacity.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import docker
+from docker import DockerClient
+
+from . import netns
+from .errors import UsageError, WakeError
+from .settings import wake_home
+from .statefile import locked, write_atomically
+
+FILE = "hosts.json"
+VERSION = 1
+NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
+TLS_FILES = ("ca.pem", "cert.pem", "key.pem")  # docker's own names (DOCKER_CERT_PATH)
+EXISTING = "existing"
+NETNS = "netns"
+DRIVERS = (EXISTING, NETNS)
+LOCAL = "local"  # the name of the host `wake cluster create --local` uses
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    docker: str  # the engine's URL
+    address: str  # where its containers listen (and its Consul agent)
+    driver: str = EXISTING
+    tls: str | None = None  # folder with ca.pem, cert.pem, key.pem (tcp://)
+    insecure: bool = False  # plain tcp:// explicitly allowed
+
+    def client(self, timeout: float = 30.0) -> DockerClient:
+        """A client for this host's engine (connects now; WakeError if it does not answer)."""
+        kwargs: dict[str, Any] = {"base_url": self.docker, "timeout": timeout}
+        if self.tls:
+            folder = Path(self.tls)
+            kwargs["tls"] = docker.tls.TLSConfig(
+                client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
+                ca_cert=str(folder / "ca.pem"), verify=True)
+        if self.docker.startswith("ssh://"):
+            kwargs["use_ssh_client"] = True  # the system's ssh, its config and agent
+        try:
+            return DockerClient(**kwargs)
+        except docker.errors.DockerException as exc:
+            raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
+                            f"answer: {exc}") from None
+
+
+def local_host() -> Host:
+    """This machine's own engine, as the one host of a `--local` cluster."""
+    return Host(LOCAL, docker_url_from_env(), "127.0.0.1", EXISTING)
+
+
+def docker_url_from_env() -> str:
+    import os
+
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def path() -> Path:
+    return wake_home() / FILE
+
+
+def check_name(name: str) -> None:
+    if not NAME_RE.fullmatch(name) or name == LOCAL:
+        raise UsageError(f"host name {name!r}: use 1-40 lowercase letters, digits and '-' "
+                         f"(not starting or ending with '-'; {LOCAL!r} is reserved)")
+
+
+def check_url(url: str, tls: str | None, insecure: bool) -> str:
+    """The engine URL if wake will use it as given; else a UsageError saying why."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise UsageError(f"--docker {url!r}: give the socket's path, e.g. "
+                             "unix:///var/run/docker.sock")
+        return url
+    if parts.scheme == "ssh":
+        if not parts.hostname:
+            raise UsageError(f"--docker {url!r}: give user@host, e.g. ssh://deploy@10.0.0.5")
+        return url
+    if parts.scheme == "tcp":
+        if not parts.hostname or not parts.port:
+            raise UsageError(f"--docker {url!r}: give host and port, e.g. tcp://10.0.0.5:2376")
+        if tls:
+            folder = Path(tls)
+            missing = [f for f in TLS_FILES if not (folder / f).is_file()]
+            if missing:
+                raise UsageError(f"--tls {tls}: missing {', '.join(missing)} (the folder "
+                                 "needs ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH)")
+            return url
+        if not insecure:
+            raise UsageError(f"--docker {url!r}: plain tcp:// gives anyone who can reach the "
+                             "port root on that host. Give --tls FOLDER (ca.pem, cert.pem, "
+                             "key.pem), use ssh://, or pass --insecure if you really mean it")
+        return url
+    raise UsageError(f"--docker {url!r}: use unix://PATH, ssh://USER@HOST or tcp://HOST:PORT")
+
+
+def default_address(url: str) -> str:
+    """Where a host's containers listen, guessed from its engine URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return "127.0.0.1"
+    assert parts.hostname
+    return parts.hostname
+
+
+def load() -> dict[str, Host]:
+    file = path()
+    if not file.exists():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{file} is corrupt ({exc}); wake will not overwrite it. Fix it, "
+                         "or move it away and add the hosts again") from None
+    if (not isinstance(data, dict) or data.get("version") != VERSION
+            or not isinstance(data.get("hosts"), dict)):
+        raise UsageError(f'{file}: expected {{"version": {VERSION}, "hosts": {{...}}}}; '
+                         "wake will not overwrite it")
+    found = {}
+    for name, spec in data["hosts"].items():
+        try:
+            found[name] = Host(name=name, **spec)
+        except TypeError as exc:
+            raise UsageError(f"{file}: host {name!r}: {exc}") from None
+    return found
+
+
+def save(hosts: dict[str, Host]) -> None:
+    data = {"version": VERSION, "hosts": {
+        name: {k: v for k, v in asdict(h).items() if k != "name"}
+        for name, h in sorted(hosts.items())}}
+    write_atomically(path(), (json.dumps(data, indent=2) + "\n").encode())
+
+
+def get(name: str) -> Host:
+    if name == LOCAL:
+        return local_host()
+    known = load()
+    if name not in known:
+        listed = ", ".join(sorted(known)) or "none yet (wake hosts add / wake hosts create)"
+        raise UsageError(f"no host named {name!r}; known: {listed}")
+    return known[name]
+
+
+def capacity(client: docker.DockerClient) -> tuple[int, int]:
+    """(cpus, memory in bytes) as the engine reports them."""
+    info = client.info()
+    return int(info.get("NCPU", 0)), int(info.get("MemTotal", 0))
+
+
+def _record(host: Host) -> None:
+    with locked(path()):
+        known = load()
+        if host.name in known:
+            raise UsageError(f"a host named {host.name!r} exists already; "
+                             f"`wake hosts rm {host.name}` first")
+        save({**known, host.name: host})
+
+
+def add(name: str, url: str, tls: str | None = None, insecure: bool = False,
+        address: str | None = None) -> tuple[Host, tuple[int, int]]:
+    """Register an existing engine; it must answer first. Returns it and its capacity."""
+    check_name(name)
+    url = check_url(url, tls, insecure)
+    if name in load():
+        raise UsageError(f"a host named {name!r} exists already; `wake hosts rm {name}` first")
+    host = Host(name, url, address or default_address(url), EXISTING,
+                str(Path(tls).resolve()) if tls else None, insecure)
+    client = host.client(timeout=10)
+    try:
+        cap = capacity(client)
+    except docker.errors.DockerException as exc:
+        raise WakeError(f"host {name}: {url} answered but refused `info`: {exc}") from None
+    finally:
+        client.close()
+    _record(host)
+    return host, cap
+
+
+def create(name: str, driver: str, say: netns.Say = print) -> Host:
+    """Make a new host with a driver (only `netns` for now) and record it."""
+    check_name(name)
+    if driver != NETNS:
+        raise UsageError(f"--driver {driver!r}: known drivers: {NETNS} (use `wake hosts add "
+                         "--docker URL` for an engine that exists already)")
+    if name in load():
+        raise UsageError(f"a host named {name!r} exists already; `wake hosts rm {name}` first")
+    made = netns.create(name, say)
+    address = made.address()
+    assert address
+    host = Host(name, made.docker_url, address, NETNS)
+    try:
+        _record(host)
+    except WakeError:
+        netns.destroy(name, say=lambda _line: None)
+        raise
+    return host
+
+
+def remove(name: str, say: netns.Say = print) -> Host:
+    """Forget a host; for a netns host also tear down what `create` made."""
+    host = get(name)
+    if host.driver == NETNS:
+        netns.destroy(name, say)
+    with locked(path()):
+        known = load()
+        known.pop(name, None)
+        save(known)
+    return host
+
+
+def set_running(name: str, running: bool, say: netns.Say = print) -> Host:
+    """Stop or start a netns host's engine (what a power cut or a reboot does)."""
+    host = get(name)
+    if host.driver != NETNS:
+        raise UsageError(f"host {name} is an existing engine ({host.docker}); wake only "
+                         "stops and starts the hosts it created (--driver netns)")
+    (netns.start if running else netns.stop)(netns.NetnsHost(name), say)
+    return host

@@ -1,0 +1,104 @@
+"""wake's own cluster services (Consul, rsyslog, the registry) as wake apps.
+
+The manifests live in `services/` (shipped in the wheel as `wake/services`). They are
+copied into `$WAKE_HOME/services/` together with this machine's consul binary and built
+with the ordinary build graph, so a service image is rebuilt exactly when its files,
+its platform or the consul binary change.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from . import stages
+from .errors import WakeError
+from .settings import wake_home
+
+CONSUL = "wake-consul"
+RSYSLOG = "wake-rsyslog"
+REGISTRY = "wake-registry"
+# app name -> its one process
+PROCESSES = {CONSUL: "agent", RSYSLOG: "master", REGISTRY: "registry"}
+FOLDERS = {CONSUL: "consul", RSYSLOG: "rsyslog", REGISTRY: "registry"}
+
+
+@cache
+def source_dir() -> Path:
+    """services/ inside an installed wheel, or at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "services", here.parent / "services"):
+        if (candidate / "consul" / "manifest.json").is_file():
+            return candidate
+    raise WakeError(f"wake's services folder is missing (looked in {here / 'services'} and "
+                    f"{here.parent / 'services'}); reinstall wake")
+
+
+def consul_binary() -> Path:
+    found = shutil.which("consul")
+    if not found:
+        raise WakeError("no consul binary on PATH: the cluster's Consul image needs one. "
+                        "Debian 12 has no package; `bash scripts/get-consul.sh` installs "
+                        "Debian 11's consul 1.8.7 into /usr/local/bin")
+    return Path(found).resolve()
+
+
+def _sync_file(source: Path, target: Path) -> None:
+    """Copy unless the target already has the same size and mtime (consul is ~100 MB)."""
+    if target.is_file():
+        a, b = source.stat(), target.stat()
+        if a.st_size == b.st_size and int(a.st_mtime) == int(b.st_mtime):
+            return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def materialize(home: Path | None = None) -> Path:
+    """Write the services workspace under $WAKE_HOME/services; returns its wake.toml."""
+    root = (home or wake_home()) / "services"
+    for app, folder in FOLDERS.items():
+        src = source_dir() / folder
+        dst = root / folder
+        wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+        for rel in wanted:
+            _sync_file(src / rel, dst / rel)
+        if app == CONSUL:
+            _sync_file(consul_binary(), dst / "bin" / "consul")
+            wanted.add(Path("bin/consul"))
+        # Files removed from the source go from the copy too (they would change the key).
+        for stale in [p for p in dst.rglob("*") if p.is_file()]:
+            if stale.relative_to(dst) not in wanted:
+                stale.unlink()
+    toml = root / "wake.toml"
+    text = "# wake's cluster services (written by wake; see services/README.md)\n" + "".join(
+        f'\n[[apps]]\npath = "{folder}"\n' for folder in FOLDERS.values())
+    if not toml.is_file() or toml.read_text() != text:
+        toml.write_text(text)
+    return toml
+
+
+@dataclass(frozen=True)
+class ServiceImages:
+    consul: str
+    rsyslog: str
+    registry: str
+
+    def all(self) -> list[str]:
+        return [self.consul, self.rsyslog, self.registry]
+
+
+def build(say: Callable[[str], None] | None = None) -> ServiceImages:
+    """Build (or find up to date) the three service images; returns their tags."""
+    from .builder import Builder
+    from .session import Session
+
+    session = Session(workspace_file=materialize())
+    builder = Builder(session.planner, say=say) if say else session.builder
+    for node in stages.ordered(session.graph):
+        builder.ensure(node)
+    tags = {app: session.planner.get(stages.app_task(app, f"release-{process}")).tag
+            for app, process in PROCESSES.items()}
+    return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY])

@@ -1,0 +1,162 @@
+"""`wake cluster status`: the Consul servers, each host, and the cluster services.
+
+Everything comes from Consul (raft configuration, serf members, health of the
+`wake-host`, `wake-rsyslog` and `wake-registry` services), plus each host's engine for
+what runs on it. If the master does not answer, the other servers are asked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import docker
+import requests
+
+from .cluster import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
+from .clusters import Cluster
+from .errors import WakeError
+from .hosts import Host
+
+SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
+WORST = ("critical", "warning", "maintenance", "passing")
+
+
+@dataclass
+class Server:
+    node: str
+    address: str
+    role: str  # leader | follower | non-voter
+    serf: str  # alive | failed | left | ...
+
+
+@dataclass
+class HostStatus:
+    name: str
+    address: str
+    health: str
+    cpus: int
+    memory: int
+    docker: str
+    placed: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    host: str
+    address: str
+    health: str
+    output: str = ""
+
+
+@dataclass
+class Status:
+    cluster: str
+    asked: str  # the Consul address that answered
+    leader: str
+    servers: list[Server]
+    hosts: list[HostStatus]
+    services: list[ServiceStatus]
+
+    @property
+    def down(self) -> list[str]:
+        names = {s.node for s in self.servers if s.serf != "alive"}
+        names |= {h.name for h in self.hosts if h.health != "passing"}
+        return sorted(names)
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "down": self.down}, indent=2)
+
+
+def _worst(checks: list[dict[str, Any]]) -> str:
+    states = {c.get("Status", "critical") for c in checks}
+    for state in WORST:
+        if state in states:
+            return state
+    return "passing"
+
+
+def _answering(cluster: Cluster) -> tuple[Any, str]:
+    tried = []
+    for address in dict.fromkeys([cluster.consul, *cluster.servers]):
+        try:
+            client = cluster.client(timeout=3, address=address)
+            if client.status.leader():
+                return client, address
+            tried.append(f"{address} (no leader)")
+        except requests.exceptions.RequestException:
+            tried.append(f"{address} (no answer)")
+    raise WakeError(f"cluster {cluster.name}: no Consul server answers with a leader: "
+                    f"{', '.join(tried)}")
+
+
+def _placed(host: Host, cluster: str) -> tuple[list[str], str]:
+    try:
+        client = host.client(timeout=5)
+    except WakeError:
+        return [], "engine unreachable"
+    try:
+        return sorted(str(c.name) for c in client.containers.list(
+            filters={"label": f"{LABEL_CLUSTER}={cluster}"})), ""
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return [], f"engine error: {exc}"
+    finally:
+        client.close()
+
+
+def collect(cluster: Cluster) -> Status:
+    client, asked = _answering(cluster)
+    leader = str(client.status.leader())
+    members = {m["Name"]: m for m in client.agent.members()}
+    servers = []
+    for server in client.operator.raft_config().get("Servers", []):
+        node = server.get("Node", "")
+        serf = SERF_STATUS.get(int(members.get(node, {}).get("Status", 0)), "unknown")
+        role = ("leader" if server.get("Leader") else
+                "follower" if server.get("Voter") else "non-voter")
+        servers.append(Server(node, server.get("Address", ""), role, serf))
+    found_hosts = []
+    for entry in client.health.service(HOST_SERVICE)[1]:
+        service, node = entry["Service"], entry["Node"]
+        meta = service.get("Meta") or {}
+        host = Host(node["Node"], meta.get("docker", ""), service.get("Address") or
+                    node.get("Address", ""), meta.get("driver", "existing"))
+        placed, note = _placed(host, cluster.name) if host.docker else ([], "no endpoint")
+        found_hosts.append(HostStatus(host.name, host.address, _worst(entry["Checks"]),
+                                      int(meta.get("cpus", 0)), int(meta.get("memory", 0)),
+                                      host.docker, placed, note))
+    found_services = []
+    for name in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
+        for entry in client.health.service(name)[1]:
+            service = entry["Service"]
+            own = [c for c in entry["Checks"] if c.get("ServiceID")]
+            failing = [c for c in own if c.get("Status") != "passing"]
+            output = " ".join((failing[0].get("Output") or "").split())[:160] if failing else ""
+            found_services.append(ServiceStatus(
+                name, entry["Node"]["Node"], f"{service['Address']}:{service['Port']}",
+                _worst(entry["Checks"]), output))
+    return Status(cluster.name, asked, leader, servers,
+                  sorted(found_hosts, key=lambda h: h.name), found_services)
+
+
+def render(status: Status) -> str:
+    lines = [f"cluster {status.cluster}  (asked Consul at {status.asked})",
+             f"leader  {status.leader or '(none)'}", "", "consul servers:"]
+    for s in status.servers:
+        lines.append(f"  {s.node:<16} {s.address:<22} {s.role:<10} {s.serf}")
+    lines += ["", "hosts:"]
+    for h in status.hosts:
+        placed = ", ".join(h.placed) or "-"
+        lines.append(f"  {h.name:<16} {h.health:<9} {h.address:<16} {h.cpus} cpu  "
+                     f"{h.memory / 2**30:.1f} GiB  {h.note or placed}")
+    lines += ["", "services:"]
+    for svc in status.services:
+        extra = f"  {svc.output}" if svc.output else ""
+        lines.append(f"  {svc.name:<16} {svc.health:<9} {svc.address:<22} on {svc.host}"
+                     f"{extra}")
+    down = status.down
+    lines += ["", f"down: {', '.join(down)}" if down else "all servers, hosts and services up"]
+    return "\n".join(lines)
