@@ -41,7 +41,8 @@ def cmd_platforms(args: argparse.Namespace) -> int:
     registry = platforms.load_all()
     print("Detection order (first match wins; manifest.json \"platform\" overrides):")
     for number, platform in enumerate(platforms.detection_order(registry), 1):
-        print(f"  {number}. {platform.name:<8} {', '.join(platform.detect_files):<48} "
+        files = ", ".join(platform.detect_files) or "(declared in manifest.json only)"
+        print(f"  {number}. {platform.name:<8} {files:<48} "
               f"{platform.directory}")
     return 0
 

@@ -8,6 +8,7 @@ what runs on it. If the master does not answer, the other servers are asked.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from .hosts import Host
 
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 WORST = ("critical", "warning", "maintenance", "passing")
+# A leader election after a server is lost takes a few seconds; status waits it out.
+ELECTION_WAIT = 20.0
 
 
 @dataclass
@@ -79,18 +82,23 @@ def _worst(checks: list[dict[str, Any]]) -> str:
     return "passing"
 
 
-def _answering(cluster: Cluster) -> tuple[Any, str]:
-    tried = []
-    for address in dict.fromkeys([cluster.consul, *cluster.servers]):
-        try:
-            client = cluster.client(timeout=3, address=address)
-            if client.status.leader():
-                return client, address
-            tried.append(f"{address} (no leader)")
-        except requests.exceptions.RequestException:
-            tried.append(f"{address} (no answer)")
-    raise WakeError(f"cluster {cluster.name}: no Consul server answers with a leader: "
-                    f"{', '.join(tried)}")
+def _answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]:
+    """A client of the first server that knows a leader; waits out an election."""
+    deadline = time.monotonic() + wait
+    while True:
+        tried = []
+        for address in dict.fromkeys([cluster.consul, *cluster.servers]):
+            try:
+                client = cluster.client(timeout=3, address=address)
+                if client.status.leader():
+                    return client, address
+                tried.append(f"{address} (no leader)")
+            except requests.exceptions.RequestException:
+                tried.append(f"{address} (no answer)")
+        if time.monotonic() >= deadline:
+            raise WakeError(f"cluster {cluster.name}: no Consul server answers with a "
+                            f"leader after {wait:g} s: {', '.join(tried)}")
+        time.sleep(1)
 
 
 def _placed(host: Host, cluster: str) -> tuple[list[str], str]:

@@ -169,9 +169,11 @@ def test_platforms_lists_detection_order(capsys: pytest.CaptureFixture[str]) -> 
     assert out.splitlines()[0].startswith("Detection order")
     rows = platform_lines(out)
     assert [row[:2] for row in rows] == [["1.", "ruby"], ["2.", "python"], ["3.", "go"],
-                                         ["4.", "node"]]
+                                         ["4.", "node"], ["5.", "plain"]]
     assert rows[0][2] == "Gemfile,"
-    assert rows[-1][-1].endswith("/platforms/node")
+    assert rows[3][-1].endswith("/platforms/node")
+    # plain is never detected from files: only "platform": "plain" picks it.
+    assert rows[4][2] == "(declared" and rows[-1][-1].endswith("/platforms/plain")
 
 
 def test_platforms_includes_custom_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -183,7 +185,8 @@ def test_platforms_includes_custom_ones(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("WAKE_PLATFORMS_PATH", str(tmp_path / "extra"))
     code, out, _ = run(capsys, "platforms")
     assert code == 0
-    assert [row[1] for row in platform_lines(out)] == ["ruby", "python", "go", "elixir", "node"]
+    assert [row[1] for row in platform_lines(out)] == ["ruby", "python", "go", "elixir", "node",
+                                                        "plain"]
     assert platform_lines(out)[3] == ["4.", "elixir", "mix.exs", str(custom)]
 
 

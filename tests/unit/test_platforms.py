@@ -14,7 +14,7 @@ from wake.platforms import Platform
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-BUILTIN_ORDER = ["ruby", "python", "go", "node"]
+BUILTIN_ORDER = ["ruby", "python", "go", "node", "plain"]
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS",
                 "npm_config_cafile", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE")
 
@@ -57,7 +57,8 @@ def test_every_builtin_platform_loads(registry: dict[str, Platform]) -> None:
         assert platform.name == name
         assert platform.directory == platforms.builtin_dir() / name
         assert platform.description
-        assert platform.detect_files, name
+        # plain is picked only by "platform": "plain" (wake's own cluster services).
+        assert bool(platform.detect_files) == (name != "plain"), name
         assert platform.compile_packages and platform.release_packages, name
         assert "ca-certificates" in platform.release_packages, name
         assert platform.version_command, name
@@ -70,7 +71,7 @@ def test_every_builtin_platform_loads(registry: dict[str, Platform]) -> None:
 def test_builtin_detection_order(registry: dict[str, Platform]) -> None:
     ordered = platforms.detection_order(registry)
     assert [p.name for p in ordered] == BUILTIN_ORDER
-    assert [p.order for p in ordered] == [10, 20, 30, 40]
+    assert [p.order for p in ordered] == [10, 20, 30, 40, 90]
 
 
 def test_missing_template_is_a_wake_error(registry: dict[str, Platform]) -> None:
@@ -249,7 +250,7 @@ def test_equal_orders_are_tied_by_name(tmp_path: Path, monkeypatch: pytest.Monke
     make_platform(extra, "dart", 'order = 30\ndetect = ["pubspec.yaml"]\n')
     use_path(monkeypatch, extra)
     names = [p.name for p in platforms.detection_order(platforms.load_all())]
-    assert names == ["ruby", "python", "dart", "go", "zig", "node"]
+    assert names == ["ruby", "python", "dart", "go", "zig", "node", "plain"]
 
 
 def test_custom_platform_uses_common_templates_unless_it_overrides_them(
