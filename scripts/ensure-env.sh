@@ -31,6 +31,10 @@ install_packages() {
     command -v ip >/dev/null || missing+=(iproute2)
     command -v tar >/dev/null || missing+=(tar)
     command -v docker-registry >/dev/null || missing+=(docker-registry)
+    # Clusters: the registry's certificates, and netns hosts (namespaces, a bridge, nsenter).
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v iptables >/dev/null || missing+=(iptables)
+    command -v nsenter >/dev/null || missing+=(util-linux)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     # The tests also drive headless Chromium (wake graph's HTML page).
     if [ "${WAKE_TEST_PACKAGES:-0}" = 1 ]; then

@@ -8,6 +8,13 @@ source scripts/ensure-env.sh
 say "base image (debootstrap from this machine's Debian mirror if missing)"
 wake base bootstrap
 
+say "local cluster: Consul, rsyslog and a registry on this machine's engine"
+if wake clusters list | grep -qE '^[* ] local '; then
+    wake cluster status local || echo "(the local cluster is not healthy; see above)"
+else
+    wake cluster create local --local
+fi
+
 say "main job: doit build:bestsiteever"
 scripts/example-repos.sh -- doit build:bestsiteever
 say "done: docker images 'wake/bestsiteever/*' hold bestsiteever's release images"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import socket
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from .settings import wake_home
 Say = Callable[[str], None]
 
 CONSUL_HTTP_PORT = 8500
+CONSUL_PORTS = (8300, 8301, 8302, CONSUL_HTTP_PORT, 8600)
 SYSLOG_PORT = 5514
 REGISTRY_PORT = 5000
 MAX_SERVERS = 3
@@ -63,14 +65,14 @@ class Layout:
 
     @property
     def registry(self) -> str:
-        return f"{self.first.address}:{REGISTRY_PORT}"
+        return host_port(self.first.address, REGISTRY_PORT)
 
     @property
     def syslog(self) -> str:
-        return f"{self.first.address}:{SYSLOG_PORT}"
+        return host_port(self.first.address, SYSLOG_PORT)
 
     def consul_http(self, host: Host) -> str:
-        return f"{host.address}:{CONSUL_HTTP_PORT}"
+        return host_port(host.address, CONSUL_HTTP_PORT)
 
     def container(self, service: str) -> str:
         return f"wake-{self.name}-{service}"
@@ -91,6 +93,30 @@ def layout_for(name: str, host_names: list[str] | None, local: bool) -> Layout:
         raise UsageError("--hosts: two hosts share an address; each needs its own (the "
                          "services listen on fixed ports)")
     return Layout(name, chosen)
+
+
+def _listening(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=1.0).close()
+    except OSError:  # refused, unreachable, timed out, no such name
+        return False
+    return True
+
+
+def host_port(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def check_ports_free(layout: Layout) -> None:
+    """The services use fixed ports on each host's address: fail before starting anything."""
+    for host in layout.hosts:
+        ports = [*CONSUL_PORTS, *((SYSLOG_PORT, REGISTRY_PORT) if host == layout.first else ())]
+        busy = [port for port in ports if _listening(host.address, port)]
+        if busy:
+            raise UsageError(f"host {host.name}: port{'s' if len(busy) > 1 else ''} "
+                             f"{', '.join(map(str, busy))} on {host.address} already in use "
+                             "(another cluster or Consul there?); `wake cluster destroy` it "
+                             "or free the ports")
 
 
 # --- moving images and files onto hosts --------------------------------------------------
@@ -261,6 +287,7 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
                          f"`wake cluster destroy {name}` first")
     started = time.monotonic()
     with _clients(layout) as clients:
+        check_ports_free(layout)
         say(f"cluster {name}: {len(layout.servers)} Consul server(s) on "
             f"{', '.join(h.name for h in layout.servers)}; rsyslog and registry on "
             f"{layout.first.name}")

@@ -120,7 +120,7 @@ def _check(data: Any) -> str:
         if not isinstance(spec, dict) or not isinstance(spec.get("consul"), str):
             return f'cluster {name!r} needs "consul": "host:port"'
         for key in ("servers", "hosts"):
-            value = spec.get(key, [])
+            value = [] if spec.get(key) is None else spec[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return f'cluster {name!r}: "{key}" must be a list of strings'
     current = data.get("current")

@@ -97,7 +97,11 @@ def check_url(url: str, tls: str | None, insecure: bool) -> str:
             raise UsageError(f"--docker {url!r}: give user@host, e.g. ssh://deploy@10.0.0.5")
         return url
     if parts.scheme == "tcp":
-        if not parts.hostname or not parts.port:
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or out of range
+            port = None
+        if not parts.hostname or not port:
             raise UsageError(f"--docker {url!r}: give host and port, e.g. tcp://10.0.0.5:2376")
         if tls:
             folder = Path(tls)

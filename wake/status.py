@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import consul
 import docker
 import requests
 
@@ -68,6 +69,7 @@ class Status:
     def down(self) -> list[str]:
         names = {s.node for s in self.servers if s.serf != "alive"}
         names |= {h.name for h in self.hosts if h.health != "passing"}
+        names |= {s.name for s in self.services if s.health != "passing"}
         return sorted(names)
 
     def to_json(self) -> str:
@@ -95,6 +97,9 @@ def _answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]
                 tried.append(f"{address} (no leader)")
             except requests.exceptions.RequestException:
                 tried.append(f"{address} (no answer)")
+            except consul.ConsulException as exc:  # e.g. a token without permission
+                raise WakeError(f"cluster {cluster.name}: Consul at {address} refused: "
+                                f"{exc}") from None
         if time.monotonic() >= deadline:
             raise WakeError(f"cluster {cluster.name}: no Consul server answers with a "
                             f"leader after {wait:g} s: {', '.join(tried)}")

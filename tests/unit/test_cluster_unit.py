@@ -1,0 +1,321 @@
+"""Cluster layout, ports, status and clusters.json fields, without Docker or Consul."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from wake import cluster, clusters, hosts, status
+from wake.clusters import Cluster
+from wake.errors import UsageError, WakeError
+from wake.hosts import Host
+from wake.status import HostStatus, Server, ServiceStatus, Status
+
+# --- status: the model and its rendering -------------------------------------------------
+
+
+def _status(server_serf: str = "alive", host_health: str = "passing") -> Status:
+    return Status(
+        "c1", "10.213.0.2:8500", "10.213.0.2:8300",
+        servers=[Server("h1", "10.213.0.2:8300", "leader", "alive"),
+                 Server("h3", "10.213.0.4:8300", "follower", server_serf)],
+        hosts=[HostStatus("h3", "10.213.0.4", host_health, 2, 2**30, ""),
+               HostStatus("h2", "10.213.0.3", "passing", 4, 2**31, "unix:///x", ["a", "b"]),
+               HostStatus("h1", "10.213.0.2", "passing", 2, 2**30, "", note="no endpoint")],
+        services=[ServiceStatus("wake-registry", "h1", "10.213.0.2:5000", "passing")])
+
+
+def test_down_lists_each_name_once_sorted() -> None:
+    assert _status().down == []
+    assert _status(server_serf="failed").down == ["h3"]
+    assert _status(host_health="critical").down == ["h3"]
+    assert _status("failed", "critical").down == ["h3"]
+    both = _status("left", "critical")
+    both.hosts[1].health = "warning"
+    assert both.down == ["h2", "h3"]
+
+
+def test_render_says_what_is_down() -> None:
+    up = status.render(_status())
+    assert "all servers, hosts and services up" in up
+    assert "down:" not in up
+    assert "cluster c1  (asked Consul at 10.213.0.2:8500)" in up
+    assert "a, b" in up and "no endpoint" in up and "2.0 GiB" in up
+    down = status.render(_status("failed", "critical"))
+    assert "down: h3" in down
+    assert "all servers, hosts and services up" not in down
+
+
+def test_render_does_not_call_a_critical_service_up() -> None:
+    broken = _status()
+    broken.services[0].health = "critical"
+    assert "all servers, hosts and services up" not in status.render(broken)
+
+
+def test_to_json_has_the_down_list() -> None:
+    data = json.loads(_status("failed").to_json())
+    assert data["down"] == ["h3"]
+    assert data["cluster"] == "c1"
+    assert [s["role"] for s in data["servers"]] == ["leader", "follower"]
+    assert data["hosts"][1]["placed"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(("states", "worst"), [
+    ([], "passing"), (["passing"], "passing"), (["passing", "warning"], "warning"),
+    (["warning", "critical", "passing"], "critical"), (["maintenance", "passing"], "maintenance"),
+    ([None], "critical"),
+])
+def test_worst_check_wins(states: list[str | None], worst: str) -> None:
+    checks = [{"Status": s} if s else {} for s in states]
+    assert status._worst(checks) == worst
+
+
+# --- status.collect against a fake Consul ------------------------------------------------
+
+
+def _entry(node: str, address: str, service: dict[str, Any],
+           checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Node": {"Node": node, "Address": address}, "Service": service, "Checks": checks}
+
+
+SERF_OK = {"CheckID": "serfHealth", "Status": "passing", "ServiceID": ""}
+HEALTH: dict[str, list[dict[str, Any]]] = {
+    cluster.HOST_SERVICE: [
+        _entry("h1", "10.213.0.2", {"ID": "wake-host", "Address": "10.213.0.2", "Port": 0,
+               "Meta": {"docker": "", "cpus": "2", "memory": "1073741824"}},
+               [{"Status": "passing", "ServiceID": ""}]),
+        _entry("h3", "10.213.0.4", {"ID": "wake-host", "Address": "", "Port": 0,
+               "Meta": {"docker": "", "cpus": "8", "memory": "4294967296"}},
+               [{"Status": "critical", "ServiceID": ""}]),
+    ],
+    cluster.RSYSLOG_SERVICE: [
+        _entry("h1", "10.213.0.2", {"Address": "10.213.0.2", "Port": 5514},
+               [SERF_OK, {"Status": "passing", "ServiceID": "wake-rsyslog", "Output": "ok"}]),
+    ],
+    cluster.REGISTRY_SERVICE: [
+        _entry("h1", "10.213.0.2", {"Address": "10.213.0.2", "Port": 5000},
+               [SERF_OK, {"Status": "critical", "ServiceID": "wake-registry",
+                          "Output": "Get https://10.213.0.2:5000/v2/:\n   connection refused"}]),
+    ],
+}
+
+
+def _fake_consul() -> Any:
+    def service(name: str) -> tuple[str, list[dict[str, Any]]]:
+        return "42", HEALTH.get(name, [])
+
+    return SimpleNamespace(
+        status=SimpleNamespace(leader=lambda: "10.213.0.2:8300"),
+        agent=SimpleNamespace(members=lambda: [
+            {"Name": "h1", "Addr": "10.213.0.2", "Status": 1},
+            {"Name": "h2", "Addr": "10.213.0.3", "Status": 1},
+            {"Name": "h3", "Addr": "10.213.0.4", "Status": 4}]),
+        operator=SimpleNamespace(raft_config=lambda: {"Servers": [
+            {"Node": "h1", "Address": "10.213.0.2:8300", "Leader": True, "Voter": True},
+            {"Node": "h2", "Address": "10.213.0.3:8300", "Leader": False, "Voter": True},
+            {"Node": "h3", "Address": "10.213.0.4:8300", "Leader": False, "Voter": True},
+            {"Node": "h4", "Address": "10.213.0.5:8300", "Leader": False, "Voter": False}]}),
+        health=SimpleNamespace(service=service))
+
+
+@pytest.fixture
+def fake_consul(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    asked: list[str | None] = []
+
+    def client(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
+        asked.append(address)
+        return _fake_consul()
+
+    def no_engine(self: Host, timeout: float = 30.0) -> Any:
+        raise AssertionError(f"engine of {self.name} contacted")
+
+    monkeypatch.setattr(clusters.Cluster, "client", client)
+    monkeypatch.setattr(hosts.Host, "client", no_engine)
+    return asked
+
+
+def test_collect_reads_servers_hosts_and_services(fake_consul: list[str | None]) -> None:
+    got = status.collect(Cluster("c1", "10.213.0.2:8500", servers=("10.213.0.3:8500",)))
+    assert fake_consul == ["10.213.0.2:8500"]  # the master answered: no other server asked
+    assert got.asked == "10.213.0.2:8500" and got.leader == "10.213.0.2:8300"
+    assert [(s.node, s.role, s.serf) for s in got.servers] == [
+        ("h1", "leader", "alive"), ("h2", "follower", "alive"), ("h3", "follower", "failed"),
+        ("h4", "non-voter", "none")]
+    assert got.servers[2].address == "10.213.0.4:8300"
+    h1, h3 = got.hosts
+    assert (h1.name, h1.address, h1.health, h1.cpus, h1.memory) == (
+        "h1", "10.213.0.2", "passing", 2, 1073741824)
+    assert isinstance(h1.cpus, int) and isinstance(h1.memory, int)
+    assert (h1.placed, h1.note, h1.docker) == ([], "no endpoint", "")
+    assert (h3.address, h3.health, h3.cpus) == ("10.213.0.4", "critical", 8)  # node address
+    syslog, registry = got.services
+    assert (syslog.name, syslog.host, syslog.address, syslog.health, syslog.output) == (
+        "wake-rsyslog", "h1", "10.213.0.2:5514", "passing", "")
+    assert (registry.name, registry.address, registry.health) == (
+        "wake-registry", "10.213.0.2:5000", "critical")
+    assert registry.output == "Get https://10.213.0.2:5000/v2/: connection refused"
+    assert got.down == ["h3", "h4", "wake-registry"]  # the critical registry counts too
+    assert "connection refused" in status.render(got)
+
+
+def test_collect_notes_an_engine_that_does_not_answer(
+        fake_consul: list[str | None], monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(self: Host, timeout: float = 30.0) -> Any:
+        raise WakeError("does not answer")
+
+    monkeypatch.setattr(hosts.Host, "client", unreachable)
+    monkeypatch.setitem(HEALTH, cluster.HOST_SERVICE, [_entry(
+        "h2", "10.213.0.3", {"Address": "10.213.0.3", "Meta": {"docker": "unix:///x"}},
+        [{"Status": "passing"}])])
+    (h2,) = status.collect(Cluster("c1", "10.213.0.2:8500")).hosts
+    assert (h2.docker, h2.note, h2.cpus, h2.memory) == ("unix:///x", "engine unreachable", 0, 0)
+
+
+# --- layout_for --------------------------------------------------------------------------
+
+
+def _save_hosts(count: int, same_address: bool = False) -> list[str]:
+    made = {f"h{i}": Host(f"h{i}", f"unix:///run/wake/hosts/h{i}/docker.sock",
+                          "10.213.0.9" if same_address else f"10.213.0.{i + 1}", hosts.NETNS)
+            for i in range(1, count + 1)}
+    hosts.save(made)
+    return list(made)
+
+
+@pytest.mark.parametrize(("names", "local"), [(["h1"], True), (None, False), ([], False)])
+def test_hosts_or_local_exactly_one(wake_home: Path, names: list[str] | None,
+                                    local: bool) -> None:
+    with pytest.raises(UsageError, match="either --hosts"):
+        cluster.layout_for("c1", names, local)
+
+
+def test_local_layout_is_this_machine() -> None:
+    layout = cluster.layout_for("c1", None, True)
+    assert layout.hosts == (hosts.local_host(),)
+    assert layout.servers == layout.hosts and layout.registry == "127.0.0.1:5000"
+
+
+def test_bad_layouts_are_refused(wake_home: Path) -> None:
+    _save_hosts(3)
+    with pytest.raises(UsageError, match="named twice"):
+        cluster.layout_for("c1", ["h1", "h2", "h1"], False)
+    with pytest.raises(UsageError, match="no host named 'h7'"):
+        cluster.layout_for("c1", ["h1", "h7"], False)
+    with pytest.raises(UsageError, match="cluster name"):
+        cluster.layout_for("C1", ["h1"], False)
+    _save_hosts(2, same_address=True)
+    with pytest.raises(UsageError, match="share an address"):
+        cluster.layout_for("c1", ["h1", "h2"], False)
+
+
+def test_five_hosts_three_servers(wake_home: Path) -> None:
+    names = _save_hosts(5)
+    layout = cluster.layout_for("c1", list(reversed(names)), False)
+    assert [h.name for h in layout.hosts] == ["h5", "h4", "h3", "h2", "h1"]
+    assert [h.name for h in layout.servers] == ["h5", "h4", "h3"]
+    assert layout.first.name == "h5"
+    assert layout.registry == "10.213.0.6:5000" and layout.syslog == "10.213.0.6:5514"
+    assert layout.consul_http(layout.hosts[1]) == "10.213.0.5:8500"
+    assert layout.container("consul") == "wake-c1-consul"
+    server = cluster._consul_env(layout, layout.hosts[2])
+    client = cluster._consul_env(layout, layout.hosts[4])
+    assert server["WAKE_CONSUL_MODE"] == "server" and client["WAKE_CONSUL_MODE"] == "client"
+    for env, host in ((server, layout.hosts[2]), (client, layout.hosts[4])):
+        assert env["WAKE_EXPECT"] == "3"
+        assert env["WAKE_JOIN"].split() == ["10.213.0.6", "10.213.0.5", "10.213.0.4"]
+        assert (env["WAKE_NODE"], env["WAKE_BIND"]) == (host.name, host.address)
+        assert env["WAKE_DATACENTER"] == "c1"
+    pair = cluster.layout_for("c2", names[:2], False)
+    env = cluster._consul_env(pair, pair.hosts[1])
+    assert (env["WAKE_CONSUL_MODE"], env["WAKE_EXPECT"]) == ("server", "2")
+    assert env["WAKE_JOIN"] == "10.213.0.2 10.213.0.3"
+
+
+# --- check_ports_free and _tar -----------------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def quiet_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ports nothing listens on (a real registry on :5000 must not matter)."""
+    monkeypatch.setattr(cluster, "CONSUL_PORTS", (_free_port(),))
+    monkeypatch.setattr(cluster, "SYSLOG_PORT", _free_port())
+    monkeypatch.setattr(cluster, "REGISTRY_PORT", _free_port())
+
+
+def test_free_ports_pass(quiet_ports: None) -> None:
+    cluster.check_ports_free(cluster.Layout("c1", (hosts.local_host(),)))
+
+
+def test_a_listening_port_is_named(quiet_ports: None, listener: int,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "CONSUL_PORTS", (*cluster.CONSUL_PORTS, listener))
+    with pytest.raises(UsageError, match=f"host local: port {listener} on 127.0.0.1"):
+        cluster.check_ports_free(cluster.Layout("c1", (hosts.local_host(),)))
+
+
+def test_registry_port_only_matters_on_the_first_host(
+        quiet_ports: None, listener: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "REGISTRY_PORT", listener)
+    first = Host("h1", "unix:///x", "127.0.0.2")  # nothing listens on 127.0.0.2
+    cluster.check_ports_free(cluster.Layout("c1", (first, hosts.local_host())))
+    with pytest.raises(UsageError, match=str(listener)):
+        cluster.check_ports_free(cluster.Layout("c1", (hosts.local_host(), first)))
+
+
+def test_tar_round_trip() -> None:
+    files = {"etc/wake-registry/tls.crt": b"CERT\n", "etc/wake-registry/tls.key": b"\x00key"}
+    with tarfile.open(fileobj=io.BytesIO(cluster._tar(files))) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == list(files)
+        for member in members:
+            assert member.isfile() and member.mode == 0o600
+            extracted = tar.extractfile(member)
+            assert extracted is not None and extracted.read() == files[member.name]
+
+
+# --- clusters.json keeps what `wake cluster create` records ------------------------------
+
+
+def test_clusters_keep_servers_registry_and_hosts(wake_home: Path) -> None:
+    servers = ("10.213.0.2:8500", "10.213.0.3:8500")
+    clusters.add("c1", "10.213.0.2:8500", check=False, servers=servers,
+                 registry="10.213.0.2:5000", hosts=("h1", "h2"))
+    clusters.add("old", "10.0.0.9", check=False)
+    got = clusters.load().get("c1")
+    assert (got.servers, got.registry, got.hosts) == (servers, "10.213.0.2:5000", ("h1", "h2"))
+    old = clusters.load().get("old")
+    assert (old.servers, old.registry, old.hosts) == ((), None, ())
+    assert "hosts" not in json.loads(clusters.path().read_text())["clusters"]["old"]
+
+
+@pytest.mark.parametrize("value", ['"h1,h2"', '["h1", 2]', "{}", '[["h1"]]'])
+def test_hosts_must_be_a_list_of_strings(wake_home: Path, value: str) -> None:
+    wake_home.mkdir(parents=True)
+    content = ('{"version": 1, "current": "c1", "clusters": {"c1": '
+               f'{{"consul": "10.0.0.2:8500", "hosts": {value}}}}}}}')
+    clusters.path().write_text(content)
+    with pytest.raises(UsageError, match='"hosts" must be a list of strings'):
+        clusters.load()
+    assert clusters.path().read_text() == content
