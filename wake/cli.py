@@ -241,6 +241,33 @@ def cmd_cluster_destroy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen_cluster(args: argparse.Namespace) -> Any:
+    from . import clusters
+
+    return clusters.current(args.cluster)
+
+
+def cmd_cluster_join(args: argparse.Namespace) -> int:
+    from . import membership
+
+    chosen = _chosen_cluster(args)
+    names = [n.strip() for n in args.hosts.split(",") if n.strip()]
+    if not names:
+        raise WakeError("give the hosts to join, e.g. `wake cluster join h4,h5`")
+    membership.join(chosen, names, say=_stderr)
+    print(f"joined {', '.join(names)} to cluster {chosen.name}")
+    return 0
+
+
+def cmd_cluster_leave(args: argparse.Namespace) -> int:
+    from . import membership
+
+    chosen = _chosen_cluster(args)
+    membership.leave(chosen, args.host, say=_stderr)
+    print(f"{args.host} left cluster {chosen.name}")
+    return 0
+
+
 def cmd_cluster_status(args: argparse.Namespace) -> int:
     from . import clusters, status
 
@@ -265,10 +292,16 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--cluster", metavar="NAME",
                      help="the cluster to work on (else $WAKE_CLUSTER, else `clusters use`)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # `--cluster` also after the command (`wake cluster status --cluster prod`); SUPPRESS
+    # keeps a value given before the command when it is not repeated after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--cluster", metavar="NAME", default=argparse.SUPPRESS,
+                        help="the cluster to work on (else $WAKE_CLUSTER, else `clusters use`)")
 
     def add(name: str, handler: Handler, help: str,
             parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-        p: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help,
+                                                       parents=[common])
         p.set_defaults(handler=handler)
         return p
 
@@ -369,6 +402,12 @@ def parser() -> argparse.ArgumentParser:
                        help="everything on this machine's own engine (one server)")
     p = add("destroy", cmd_cluster_destroy, "remove what `cluster create` started", ksub)
     p.add_argument("name")
+    p = add("join", cmd_cluster_join, "add hosts to the current cluster (--cluster NAME "
+            "for another): a Consul client on each, registered with its capacity", ksub)
+    p.add_argument("hosts", metavar="H4[,H5...]", help="hosts from `wake hosts`")
+    p = add("leave", cmd_cluster_leave, "take a host out of the current cluster (not one "
+            "that runs a server, rsyslog or the registry)", ksub)
+    p.add_argument("host")
     p = add("status", cmd_cluster_status, "leader, servers, hosts and services with health "
             "(exit 1 if anything is down)", ksub)
     p.add_argument("name", nargs="?")

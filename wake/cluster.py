@@ -11,8 +11,10 @@ and status find them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
+import os
 import shutil
 import socket
 import tarfile
@@ -30,6 +32,7 @@ from .clusters import Cluster
 from .errors import UsageError, WakeError
 from .hosts import Host
 from .settings import wake_home
+from .statefile import write_atomically
 
 Say = Callable[[str], None]
 
@@ -44,6 +47,9 @@ HOST_SERVICE = "wake-host"
 RSYSLOG_SERVICE = "wake-rsyslog"
 REGISTRY_SERVICE = "wake-registry"
 CERTS_D = "/etc/docker/certs.d"
+# The registry's CA in Consul's KV store, so `wake cluster join` works from any machine.
+KV_REGISTRY_CA = "wake/registry/ca.crt"
+GOSSIP_KEY_FILE = "gossip.key"  # in $WAKE_HOME/clusters/NAME, beside the registry's CA
 LEADER_TIMEOUT = 90.0
 HEALTH_TIMEOUT = 90.0
 
@@ -95,7 +101,7 @@ def layout_for(name: str, host_names: list[str] | None, local: bool) -> Layout:
     return Layout(name, chosen)
 
 
-def _listening(address: str, port: int) -> bool:
+def listening(address: str, port: int) -> bool:
     try:
         socket.create_connection((address, port), timeout=1.0).close()
     except OSError:  # refused, unreachable, timed out, no such name
@@ -111,7 +117,7 @@ def check_ports_free(layout: Layout) -> None:
     """The services use fixed ports on each host's address: fail before starting anything."""
     for host in layout.hosts:
         ports = [*CONSUL_PORTS, *((SYSLOG_PORT, REGISTRY_PORT) if host == layout.first else ())]
-        busy = [port for port in ports if _listening(host.address, port)]
+        busy = [port for port in ports if listening(host.address, port)]
         if busy:
             raise UsageError(f"host {host.name}: port{'s' if len(busy) > 1 else ''} "
                              f"{', '.join(map(str, busy))} on {host.address} already in use "
@@ -183,8 +189,8 @@ def _tar(files: dict[str, bytes]) -> bytes:
 
 # --- starting the services ---------------------------------------------------------------
 
-def _run(client: docker.DockerClient, layout: Layout, host: Host, service: str, image: str,
-         env: dict[str, str], files: dict[str, bytes] | None = None) -> Any:
+def run_service(client: docker.DockerClient, layout: Layout, host: Host, service: str,
+                image: str, env: dict[str, str], files: dict[str, bytes] | None = None) -> Any:
     name = layout.container(service)
     with engine.translate(f"start {service} on {host.name}"):
         with contextlib.suppress(docker.errors.NotFound):  # a leftover of a failed create
@@ -201,12 +207,26 @@ def _run(client: docker.DockerClient, layout: Layout, host: Host, service: str, 
     return container
 
 
-def _consul_env(layout: Layout, host: Host) -> dict[str, str]:
-    server = host in layout.servers
-    return {"WAKE_CONSUL_MODE": "server" if server else "client",
-            "WAKE_DATACENTER": layout.name, "WAKE_NODE": host.name,
-            "WAKE_BIND": host.address, "WAKE_EXPECT": str(len(layout.servers)),
-            "WAKE_JOIN": " ".join(s.address for s in layout.servers)}
+def gossip_key() -> str:
+    """A new gossip encryption key (what `consul keygen` prints: 32 random bytes, base64)."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def agent_env(datacenter: str, host: Host, server: bool, servers: list[str],
+              key: str | None) -> dict[str, str]:
+    """The consul-agent start script's settings (services/consul/bin/consul-agent)."""
+    env = {"WAKE_CONSUL_MODE": "server" if server else "client",
+           "WAKE_DATACENTER": datacenter, "WAKE_NODE": host.name,
+           "WAKE_BIND": host.address, "WAKE_EXPECT": str(len(servers)),
+           "WAKE_JOIN": " ".join(servers)}
+    if key:
+        env["WAKE_ENCRYPT"] = key
+    return env
+
+
+def _consul_env(layout: Layout, host: Host, key: str | None = None) -> dict[str, str]:
+    return agent_env(layout.name, host, host in layout.servers,
+                     [s.address for s in layout.servers], key)
 
 
 def _consul(address: str, token: str | None = None, timeout: float = 5.0) -> Any:
@@ -233,12 +253,18 @@ def wait_for_leader(address: str, servers: int, say: Say,
                     f"{timeout:g} s ({last}); see the wake-*-consul containers' logs")
 
 
-def _register(layout: Layout, host: Host, cpus: int, memory: int) -> None:
-    agent = _consul(layout.consul_http(host)).agent
+def register_host(host: Host, cpus: int, memory: int) -> None:
+    """`wake-host` on the host's own agent: its health is the agent's (serf) health."""
+    agent = _consul(host_port(host.address, CONSUL_HTTP_PORT)).agent
     agent.service.register(HOST_SERVICE, service_id=HOST_SERVICE, address=host.address,
                            meta={"docker": host.docker, "driver": host.driver,
                                  "cpus": str(cpus), "memory": str(memory)})
+
+
+def _register(layout: Layout, host: Host, cpus: int, memory: int) -> None:
+    register_host(host, cpus, memory)
     if host == layout.first:
+        agent = _consul(layout.consul_http(host)).agent
         agent.service.register(
             RSYSLOG_SERVICE, service_id=RSYSLOG_SERVICE, address=host.address,
             port=SYSLOG_PORT,
@@ -294,27 +320,30 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
         images = services.build(say)
         build = engine.connect()
         folder = wake_home() / "clusters" / name
+        key = gossip_key()  # Consul keeps it in its keyring too
         try:
             cert = tls.make(folder, f"wake cluster {name}", [layout.first.address])
+            write_atomically(folder / GOSSIP_KEY_FILE, f"{key}\n".encode())
             for host in layout.hosts:
                 wanted = images.all() if host == layout.first else [images.consul]
                 copy_images(build, clients[host.name], wanted, host.name, say)
             for host in layout.hosts:
                 say(f"{host.name}: starting Consul "
                     f"{'server' if host in layout.servers else 'client'} on {host.address}")
-                _run(clients[host.name], layout, host, "consul", images.consul,
-                     _consul_env(layout, host))
+                run_service(clients[host.name], layout, host, "consul", images.consul,
+                            _consul_env(layout, host, key))
             master = layout.consul_http(layout.first)
             leader = wait_for_leader(master, len(layout.servers), say)
-            say(f"Consul leader: {leader}")
+            say(f"Consul leader: {leader} (gossip encrypted)")
+            _consul(master).kv.put(KV_REGISTRY_CA, cert.ca.decode())
             first = clients[layout.first.name]
             bind = {"WAKE_BIND": layout.first.address}
-            _run(first, layout, layout.first, "rsyslog", images.rsyslog,
-                 {**bind, "WAKE_SYSLOG_PORT": str(SYSLOG_PORT)})
-            _run(first, layout, layout.first, "registry", images.registry,
-                 {**bind, "WAKE_REGISTRY_PORT": str(REGISTRY_PORT)},
-                 files={"etc/wake-registry/tls.crt": cert.cert,
-                        "etc/wake-registry/tls.key": cert.key})
+            run_service(first, layout, layout.first, "rsyslog", images.rsyslog,
+                        {**bind, "WAKE_SYSLOG_PORT": str(SYSLOG_PORT)})
+            run_service(first, layout, layout.first, "registry", images.registry,
+                        {**bind, "WAKE_REGISTRY_PORT": str(REGISTRY_PORT)},
+                        files={"etc/wake-registry/tls.crt": cert.cert,
+                               "etc/wake-registry/tls.key": cert.key})
             say(f"trusting the cluster CA for {layout.registry} on every engine")
             for engine_client in [build, *clients.values()]:
                 trust_ca(engine_client, images.consul, layout.registry, cert.ca)

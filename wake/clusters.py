@@ -196,6 +196,20 @@ def remove(name: str) -> None:
         save(Clusters(current=None if state.current == name else state.current, clusters=rest))
 
 
+def record_hosts(name: str, joined: tuple[str, ...] = (), left: tuple[str, ...] = ()) -> None:
+    """Keep the host list of a cluster `wake cluster create` made in step with join/leave
+    (destroy removes what runs on those hosts). Clusters added by address keep none."""
+    with locked(path()):
+        state = load()
+        cluster = state.get(name)
+        if not cluster.hosts:
+            return
+        kept = [h for h in cluster.hosts if h not in left]
+        kept += [h for h in joined if h not in kept]
+        save(replace(state, clusters={**state.clusters,
+                                      name: replace(cluster, hosts=tuple(kept))}))
+
+
 def chosen_name(state: Clusters, override: str | None = None) -> str | None:
     """--cluster, then $WAKE_CLUSTER, then the one `wake clusters use` chose."""
     return override or os.environ.get("WAKE_CLUSTER") or state.current

@@ -64,6 +64,7 @@ class Status:
     servers: list[Server]
     hosts: list[HostStatus]
     services: list[ServiceStatus]
+    encrypted: bool = False  # gossip between the agents
 
     @property
     def down(self) -> list[str]:
@@ -84,7 +85,7 @@ def _worst(checks: list[dict[str, Any]]) -> str:
     return "passing"
 
 
-def _answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]:
+def answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]:
     """A client of the first server that knows a leader; waits out an election."""
     deadline = time.monotonic() + wait
     while True:
@@ -106,6 +107,13 @@ def _answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]
         time.sleep(1)
 
 
+def is_encrypted(client: Any) -> bool:
+    """Whether the answering agent's LAN gossip is encrypted (its own stats: cheap, and
+    unlike the keyring list it needs no answer from every member)."""
+    stats = client.agent.self().get("Stats") or {}
+    return str((stats.get("serf_lan") or {}).get("encrypted", "false")) == "true"
+
+
 def _placed(host: Host, cluster: str) -> tuple[list[str], str]:
     try:
         client = host.client(timeout=5)
@@ -120,8 +128,22 @@ def _placed(host: Host, cluster: str) -> tuple[list[str], str]:
         client.close()
 
 
-def collect(cluster: Cluster) -> Status:
-    client, asked = _answering(cluster)
+def collect(cluster: Cluster, wait: float = ELECTION_WAIT) -> Status:
+    """The cluster's state, asked of the first server that knows a leader."""
+    deadline = time.monotonic() + wait
+    while True:
+        client, asked = answering(cluster, wait)
+        try:
+            return _read(cluster, client, asked)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            # E.g. "No cluster leader": an election began between two questions.
+            if time.monotonic() >= deadline:
+                raise WakeError(f"cluster {cluster.name}: Consul at {asked} failed while "
+                                f"reading the cluster's state: {exc}") from None
+            time.sleep(1)
+
+
+def _read(cluster: Cluster, client: Any, asked: str) -> Status:
     leader = str(client.status.leader())
     members = {m["Name"]: m for m in client.agent.members()}
     servers = []
@@ -152,12 +174,15 @@ def collect(cluster: Cluster) -> Status:
                 name, entry["Node"]["Node"], f"{service['Address']}:{service['Port']}",
                 _worst(entry["Checks"]), output))
     return Status(cluster.name, asked, leader, servers,
-                  sorted(found_hosts, key=lambda h: h.name), found_services)
+                  sorted(found_hosts, key=lambda h: h.name), found_services,
+                  is_encrypted(client))
 
 
 def render(status: Status) -> str:
     lines = [f"cluster {status.cluster}  (asked Consul at {status.asked})",
-             f"leader  {status.leader or '(none)'}", "", "consul servers:"]
+             f"leader  {status.leader or '(none)'}",
+             f"gossip  {'encrypted' if status.encrypted else 'NOT encrypted'}",
+             "", "consul servers:"]
     for s in status.servers:
         lines.append(f"  {s.node:<16} {s.address:<22} {s.role:<10} {s.serf}")
     lines += ["", "hosts:"]

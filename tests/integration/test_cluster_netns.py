@@ -38,8 +38,8 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
 
 
 class Setup:
-    def __init__(self, home: Path, names: list[str], cluster: str) -> None:
-        self.home, self.names, self.cluster = home, names, cluster
+    def __init__(self, home: Path, names: list[str], extra: str, cluster: str) -> None:
+        self.home, self.names, self.extra, self.cluster = home, names, extra, cluster
 
     def host(self, name: str) -> Host:
         data = json.loads((self.home / "hosts.json").read_text())["hosts"][name]
@@ -47,7 +47,7 @@ class Setup:
 
     def status(self) -> tuple[int, dict[str, Any]]:
         done = wake(self.home, "cluster", "status", self.cluster, "--json")
-        assert done.returncode in (0, 1), done.stderr
+        assert done.returncode in (0, 1) and done.stdout.strip(), done.stderr
         return done.returncode, json.loads(done.stdout)
 
 
@@ -56,22 +56,27 @@ def setup(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator
     home = tmp_path_factory.mktemp("cluster") / "wake-home"
     tag = secrets.token_hex(2)
     names = [f"t{tag}-h{i}" for i in (1, 2, 3)]
+    extra = f"t{tag}-h4"  # joins the running cluster later
     made: list[str] = []
     env_before = os.environ.get("WAKE_BASE_IMAGE")
     os.environ["WAKE_BASE_IMAGE"] = base_image
     try:
-        for name in names:
+        for name in [*names, extra]:
             ok(wake(home, "hosts", "create", name, "--driver", "netns"))
             made.append(name)
-        yield Setup(home, names, f"t{tag}")
+        yield Setup(home, names, extra, f"t{tag}")
     finally:
+        # A test that failed before destroy ran still leaves nothing behind.
+        known = home / "clusters.json"
+        if known.exists() and f"t{tag}" in json.loads(known.read_text())["clusters"]:
+            wake(home, "cluster", "destroy", f"t{tag}", timeout=300)
         for name in made:
             done = wake(home, "hosts", "rm", name)
             if done.returncode != 0:  # still leave the machine clean
                 netns.destroy(name, say=lambda _line: None)
         if env_before is None:
             os.environ.pop("WAKE_BASE_IMAGE", None)
-    for name in names:  # what create made is gone
+    for name in [*names, extra]:  # what create made is gone
         assert not netns.NetnsHost(name).exists()
         assert not netns.NetnsHost(name).data_dir.exists()
         assert not netns.NetnsHost(name).run_dir.exists()
@@ -82,8 +87,8 @@ def test_hosts_are_listed_with_their_engines(setup: Setup) -> None:
     for name in setup.names:
         line = next(row for row in listed.splitlines() if row.startswith(name))
         assert " netns " in line and " up (" in line and "cpu" in line
-    addresses = [setup.host(n).address for n in setup.names]
-    assert len(set(addresses)) == 3
+    addresses = [setup.host(n).address for n in [*setup.names, setup.extra]]
+    assert len(set(addresses)) == 4
     # Each host is its own engine: it starts empty, whatever this machine's engine holds.
     assert setup.host(setup.names[0]).client().images.list() == []
 
@@ -111,9 +116,10 @@ def test_cluster_comes_up_from_nothing(setup: Setup) -> None:
     assert services["wake-rsyslog"]["health"] == "passing"
     assert services["wake-registry"]["health"] == "passing"
     assert status["down"] == []
+    assert status["encrypted"]  # gossip, with the key create made
     # The text form says the same.
     text = ok(wake(setup.home, "cluster", "status", setup.cluster))
-    assert "all servers, hosts and services up" in text
+    assert "all servers, hosts and services up" in text and "gossip  encrypted" in text
     clusters = json.loads((setup.home / "clusters.json").read_text())
     assert clusters["clusters"][setup.cluster]["hosts"] == setup.names
 
@@ -132,24 +138,65 @@ def test_rsyslog_master_files_messages_by_host(setup: Setup) -> None:
 
 
 def test_image_pushed_from_here_pulls_on_every_host(setup: Setup, base_image: str) -> None:
+    status = setup.status()[1]
+    reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
+    tag = push_marker(base_image, reg)
+    for name in setup.names:
+        client = setup.host(name).client()
+        registry.pull(client, reg, tag)
+        out = client.containers.run(tag, ["cat", "/marker"], remove=True,
+                                    labels={TEST_LABEL: "1"})
+        assert out.decode().strip() == tag.rsplit(":", 1)[1], name
+
+
+def push_marker(base_image: str, registry_address: str) -> str:
+    """Build a tiny image here and push it to the cluster's registry; returns its tag."""
     build = docker.from_env()
     marker = secrets.token_hex(8)
     dockerfile = f"FROM {base_image}\nRUN echo {marker} > /marker\n"
-    image, _ = build.images.build(fileobj=io.BytesIO(dockerfile.encode()),
-                                  tag=f"wake-test/marker:{marker}", labels={TEST_LABEL: "1"},
-                                  rm=True)
-    status = setup.status()[1]
-    reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
+    tag = f"wake-test/marker:{marker}"
+    image, _ = build.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag,
+                                  labels={TEST_LABEL: "1"}, rm=True)
     try:
-        registry.push(build, reg, f"wake-test/marker:{marker}")
-        for name in setup.names:
-            client = setup.host(name).client()
-            registry.pull(client, reg, f"wake-test/marker:{marker}")
-            out = client.containers.run(f"wake-test/marker:{marker}", ["cat", "/marker"],
-                                        remove=True, labels={TEST_LABEL: "1"})
-            assert out.decode().strip() == marker, name
+        registry.push(build, registry_address, tag)
     finally:
         build.images.remove(image.id, force=True)
+    return tag
+
+
+def test_a_host_joins_the_running_cluster_and_leaves(setup: Setup, base_image: str) -> None:
+    extra, name = setup.extra, setup.cluster
+    joined = wake(setup.home, "cluster", "join", extra, "--cluster", name, timeout=600)
+    ok(joined)
+    code, status = setup.status()
+    assert code == 0, status
+    assert [h["name"] for h in status["hosts"]] == [*setup.names, extra]
+    host = status["hosts"][-1]
+    assert host["health"] == "passing" and host["cpus"] >= 1 and host["memory"] > 2**28
+    assert host["placed"] == [f"wake-{name}-consul"]
+    assert len(status["servers"]) == 3  # it runs a client agent, not a fourth server
+    assert extra in json.loads((setup.home / "clusters.json").read_text())["clusters"][
+        name]["hosts"]
+    # Its engine trusts the cluster registry: an image pushed from here pulls there.
+    reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
+    tag = push_marker(base_image, reg)
+    client = setup.host(extra).client()
+    registry.pull(client, reg, tag)
+    out = client.containers.run(tag, ["cat", "/marker"], remove=True, labels={TEST_LABEL: "1"})
+    assert out.decode().strip() == tag.rsplit(":", 1)[1]
+
+    again = wake(setup.home, "cluster", "join", extra, "--cluster", name)
+    assert again.returncode == 2 and "already" in again.stderr
+    server = wake(setup.home, "cluster", "leave", setup.names[1], "--cluster", name)
+    assert server.returncode == 2 and "runs a Consul server" in server.stderr
+
+    ok(wake(setup.home, "cluster", "leave", extra, "--cluster", name, timeout=300))
+    code, status = setup.status()
+    assert code == 0, status
+    assert [h["name"] for h in status["hosts"]] == setup.names
+    assert client.containers.list(all=True, filters={"label": f"wake.cluster={name}"}) == []
+    assert extra not in json.loads((setup.home / "clusters.json").read_text())["clusters"][
+        name]["hosts"]
 
 
 def test_losing_one_server_host_keeps_a_leader(setup: Setup) -> None:
@@ -191,7 +238,7 @@ def test_adding_existing_engines(setup: Setup) -> None:
     dead = wake(setup.home, "hosts", "add", "ghost", "--docker", "unix:///nonexistent.sock")
     assert dead.returncode == 1 and "does not answer" in dead.stderr
     hosts = json.loads((setup.home / "hosts.json").read_text())["hosts"]
-    assert sorted(hosts) == sorted(setup.names)
+    assert sorted(hosts) == sorted([*setup.names, setup.extra])
 
 
 def test_destroy_removes_what_create_made(setup: Setup) -> None:

@@ -227,3 +227,25 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
         cli.main([])
     assert info.value.code == 2
     assert "usage: wake" in capsys.readouterr().err
+
+
+# -- --cluster before or after the command ------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "chosen"), [
+    (["cluster", "status"], None),
+    (["--cluster", "a", "cluster", "status"], "a"),
+    (["cluster", "status", "--cluster", "b"], "b"),
+    (["--cluster", "a", "cluster", "join", "h4", "--cluster", "b"], "b"),
+    (["--cluster", "a", "clusters", "list"], "a"),
+])
+def test_cluster_option_anywhere(argv: list[str], chosen: str | None) -> None:
+    assert cli.parser().parse_args(argv).cluster == chosen
+
+
+def test_join_needs_a_current_cluster(capsys: pytest.CaptureFixture[str],
+                                      wake_home: Path) -> None:
+    code, _, err = run(capsys, "cluster", "join", "h4")
+    assert code == 2 and "no current cluster" in err and "Traceback" not in err
+    code, _, err = run(capsys, "cluster", "leave", "h4", "--cluster", "nope")
+    assert code == 2 and "no cluster named 'nope'" in err

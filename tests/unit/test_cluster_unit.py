@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import consul
 import pytest
 
 from wake import cluster, clusters, hosts, status
@@ -114,7 +115,8 @@ def _fake_consul() -> Any:
 
     return SimpleNamespace(
         status=SimpleNamespace(leader=lambda: "10.213.0.2:8300"),
-        agent=SimpleNamespace(members=lambda: [
+        agent=SimpleNamespace(self=lambda: {"Stats": {"serf_lan": {"encrypted": "true"}}},
+                              members=lambda: [
             {"Name": "h1", "Addr": "10.213.0.2", "Status": 1},
             {"Name": "h2", "Addr": "10.213.0.3", "Status": 1},
             {"Name": "h3", "Addr": "10.213.0.4", "Status": 4}]),
@@ -122,7 +124,8 @@ def _fake_consul() -> Any:
             {"Node": "h1", "Address": "10.213.0.2:8300", "Leader": True, "Voter": True},
             {"Node": "h2", "Address": "10.213.0.3:8300", "Leader": False, "Voter": True},
             {"Node": "h3", "Address": "10.213.0.4:8300", "Leader": False, "Voter": True},
-            {"Node": "h4", "Address": "10.213.0.5:8300", "Leader": False, "Voter": False}]}),
+            {"Node": "h4", "Address": "10.213.0.5:8300", "Leader": False, "Voter": False}]},
+        ),
         health=SimpleNamespace(service=service))
 
 
@@ -164,6 +167,16 @@ def test_collect_reads_servers_hosts_and_services(fake_consul: list[str | None])
     assert registry.output == "Get https://10.213.0.2:5000/v2/: connection refused"
     assert got.down == ["h3", "h4", "wake-registry"]  # the critical registry counts too
     assert "connection refused" in status.render(got)
+    assert got.encrypted and "gossip  encrypted" in status.render(got)
+
+
+@pytest.mark.parametrize(("stats", "encrypted"), [
+    ({"serf_lan": {"encrypted": "true"}}, True), ({"serf_lan": {"encrypted": "false"}}, False),
+    ({}, False), (None, False)])
+def test_encryption_from_the_agents_own_stats(stats: Any, encrypted: bool) -> None:
+    agent = SimpleNamespace(agent=SimpleNamespace(self=lambda: {"Stats": stats}))
+    assert status.is_encrypted(agent) is encrypted
+    assert "gossip  NOT encrypted" in status.render(_status())
 
 
 def test_collect_notes_an_engine_that_does_not_answer(
@@ -233,6 +246,9 @@ def test_five_hosts_three_servers(wake_home: Path) -> None:
         assert env["WAKE_JOIN"].split() == ["10.213.0.6", "10.213.0.5", "10.213.0.4"]
         assert (env["WAKE_NODE"], env["WAKE_BIND"]) == (host.name, host.address)
         assert env["WAKE_DATACENTER"] == "c1"
+    assert "WAKE_ENCRYPT" not in server
+    keyed = cluster._consul_env(layout, layout.hosts[4], "a2V5")
+    assert keyed["WAKE_ENCRYPT"] == "a2V5" and keyed["WAKE_CONSUL_MODE"] == "client"
     pair = cluster.layout_for("c2", names[:2], False)
     env = cluster._consul_env(pair, pair.hosts[1])
     assert (env["WAKE_CONSUL_MODE"], env["WAKE_EXPECT"]) == ("server", "2")
@@ -319,3 +335,52 @@ def test_hosts_must_be_a_list_of_strings(wake_home: Path, value: str) -> None:
     with pytest.raises(UsageError, match='"hosts" must be a list of strings'):
         clusters.load()
     assert clusters.path().read_text() == content
+
+
+def test_join_and_leave_keep_the_host_list(wake_home: Path) -> None:
+    clusters.add("c1", "10.213.0.2:8500", check=False, hosts=("h1", "h2"))
+    clusters.add("old", "10.0.0.9", check=False)
+    clusters.record_hosts("c1", joined=("h4",))
+    clusters.record_hosts("c1", joined=("h4", "h5"))  # twice: listed once
+    assert clusters.load().get("c1").hosts == ("h1", "h2", "h4", "h5")
+    clusters.record_hosts("c1", left=("h4",))
+    assert clusters.load().get("c1").hosts == ("h1", "h2", "h5")
+    clusters.record_hosts("old", joined=("h4",))  # added by address: destroy never runs
+    assert clusters.load().get("old").hosts == ()
+    with pytest.raises(UsageError, match="no cluster named 'gone'"):
+        clusters.record_hosts("gone", joined=("h4",))
+
+
+def test_collect_asks_again_after_an_election(
+        fake_consul: list[str | None], monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = _fake_consul().operator.raft_config
+
+    def flaky() -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise consul.ConsulException("500 No cluster leader")
+        return real()
+
+    def client(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
+        fake = _fake_consul()
+        fake.operator.raft_config = flaky
+        return fake
+
+    monkeypatch.setattr(clusters.Cluster, "client", client)
+    monkeypatch.setattr(status.time, "sleep", lambda _s: None)
+    got = status.collect(Cluster("c1", "10.213.0.2:8500"))
+    assert len(calls) == 2 and len(got.servers) == 4
+    calls.clear()
+
+    def broken() -> Any:
+        raise consul.ConsulException("500 No cluster leader")
+
+    def always(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
+        fake = _fake_consul()
+        fake.operator.raft_config = broken
+        return fake
+
+    monkeypatch.setattr(clusters.Cluster, "client", always)
+    with pytest.raises(WakeError, match="failed while reading the cluster's state: 500 No"):
+        status.collect(Cluster("c1", "10.213.0.2:8500"), wait=0)
