@@ -175,9 +175,12 @@ def cmd_hosts_add(args: argparse.Namespace) -> int:
 
 def cmd_hosts_create(args: argparse.Namespace) -> int:
     from . import hosts
+    from .netns import TLS_PORT, NetnsHost
 
     host = hosts.create(args.name, args.driver, say=_stderr)
     print(f"created host {host.name}: {host.docker} (address {host.address})")
+    print(f"  its engine also answers on tcp://{host.address}:{TLS_PORT} with TLS: "
+          f"--tls {NetnsHost(host.name).tls_dir}")
     return 0
 
 
@@ -204,7 +207,7 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
 def cmd_hosts_rm(args: argparse.Namespace) -> int:
     from . import hosts
 
-    host = hosts.remove(args.name, say=_stderr)
+    host = hosts.remove(args.name, say=_stderr, force=args.force)
     print(f"removed host {host.name}")
     return 0
 
@@ -385,6 +388,8 @@ def parser() -> argparse.ArgumentParser:
     add("list", cmd_hosts_list, "list hosts and whether their engines answer", hsub)
     p = add("rm", cmd_hosts_rm, "forget a host; for netns hosts, tear it down", hsub)
     p.add_argument("name")
+    p.add_argument("--force", action="store_true",
+                   help="even if a cluster uses it (the cluster forgets the host)")
     p = add("stop", cmd_hosts_stop, "stop a netns host's engine (and its containers)", hsub)
     p.add_argument("name")
     p = add("start", cmd_hosts_start, "start a stopped netns host's engine again", hsub)

@@ -54,11 +54,25 @@ class Host:
             kwargs["tls"] = docker.tls.TLSConfig(
                 client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
                 ca_cert=str(folder / "ca.pem"), verify=True)
+            # No request before trust_env is off (below): the version is asked after.
+            kwargs["version"] = "1.24"
         if self.docker.startswith("ssh://"):
             kwargs["use_ssh_client"] = True  # the system's ssh, its config and agent
         try:
-            return DockerClient(**kwargs)
+            client = DockerClient(**kwargs)
+            if self.tls:
+                # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on machines behind
+                # a TLS-intercepting proxy) replace the engine's CA (requests#3829).
+                client.api.trust_env = False
+                api: Any = client.api
+                api._version = api._retrieve_server_version()
+            return client
         except docker.errors.DockerException as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise WakeError(f"host {self.name}: the engine at {self.docker} failed TLS "
+                                f"verification against {self.tls}/ca.pem (its certificate "
+                                "is not signed by that CA, or not for this address); is "
+                                "--tls the folder of this engine's certificates?") from None
             raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
                             f"answer: {exc}") from None
 
@@ -221,9 +235,19 @@ def create(name: str, driver: str, say: netns.Say = print) -> Host:
     return host
 
 
-def remove(name: str, say: netns.Say = print) -> Host:
-    """Forget a host; for a netns host also tear down what `create` made."""
+def remove(name: str, say: netns.Say = print, force: bool = False) -> Host:
+    """Forget a host; for a netns host also tear down what `create` made. A host that a
+    cluster made here still uses is refused unless `force` (then the clusters forget it)."""
+    from . import clusters
+
     host = get(name)
+    using = sorted(c.name for c in clusters.load().clusters.values() if name in c.hosts)
+    if using and not force:
+        raise UsageError(f"host {name} is in cluster {', '.join(using)}: `wake cluster "
+                         f"leave {name} --cluster {using[0]}` (or `wake cluster destroy "
+                         f"{using[0]}`) first, or `wake hosts rm {name} --force`")
+    for cluster in using:
+        clusters.record_hosts(cluster, left=(name,))
     if host.driver == NETNS:
         netns.destroy(name, say)
     with locked(path()):

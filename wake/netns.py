@@ -7,7 +7,10 @@ Like docker-machine's local drivers, for trying wake (and testing it) on one mac
   in the root namespace, so hosts reach each other and this machine, and nothing else
   (no default route: a host cannot send anywhere but the bridge's subnet);
 - its own dockerd, started with `nsenter --net=...` (not `ip netns exec`, which remounts
-  /sys and breaks dockerd), with its own data root, exec root, pidfile and socket.
+  /sys and breaks dockerd), with its own data root, exec root, pidfile and socket;
+- like docker-machine's hosts, that dockerd also listens on tcp://ADDRESS:2376 with
+  --tlsverify, with a CA and certificates of its own in DATA_DIR/NAME/tls (ca.pem,
+  cert.pem, key.pem for clients: `wake hosts add --docker tcp://... --tls` that folder).
 
 Containers with the host's network listen on the host's own address. Everything here
 needs root. `destroy` removes all of it; the bridge goes with the last host.
@@ -28,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import tls
 from .errors import UsageError, WakeError
 
 PREFIX = "wake-"
@@ -36,6 +40,7 @@ DEFAULT_SUBNET = "10.213.0.0/24"
 RUN_DIR = Path("/run/wake/hosts")
 DATA_DIR = Path("/var/lib/wake/hosts")
 NETNS_DIR = Path("/var/run/netns")
+TLS_PORT = 2376
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 40.0
 Say = Callable[[str], None]
@@ -72,6 +77,10 @@ class NetnsHost:
     @property
     def log(self) -> Path:
         return self.data_dir / "dockerd.log"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
 
     @property
     def root_veth(self) -> str:
@@ -233,6 +242,7 @@ def create(name: str, say: Say = print) -> NetnsHost:
             _teardown_network(host)
             raise
     try:
+        tls.make_engine(host.tls_dir, f"wake host {name}", [address, "127.0.0.1"])
         start(host, say)
     except WakeError:
         destroy(name, say=lambda _line: None)
@@ -258,6 +268,13 @@ def start(host: NetnsHost, say: Say = print) -> None:
         # Keep the machine's Docker config out: this engine is its own host.
         "--config-file", str(_empty_config(host)),
     ]
+    address = host.address()
+    if address and (host.tls_dir / "server.pem").is_file():
+        folder = host.tls_dir
+        command += ["--tlsverify", "--tlscacert", str(folder / "ca.pem"),
+                    "--tlscert", str(folder / "server.pem"),
+                    "--tlskey", str(folder / "server-key.pem"),
+                    "-H", f"tcp://{address}:{TLS_PORT}"]
     with open(host.log, "ab") as log:
         subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True)

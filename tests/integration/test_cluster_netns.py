@@ -26,10 +26,11 @@ from .conftest import TEST_LABEL, wait_for
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
 
-def wake(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def wake(home: Path, *args: str, timeout: float = 120,
+         **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "wake.cli", *args], capture_output=True,
                           text=True, timeout=timeout,
-                          env={**os.environ, "WAKE_HOME": str(home)})
+                          env={**os.environ, "WAKE_HOME": str(home), **env})
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -71,7 +72,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator
         if known.exists() and f"t{tag}" in json.loads(known.read_text())["clusters"]:
             wake(home, "cluster", "destroy", f"t{tag}", timeout=300)
         for name in made:
-            done = wake(home, "hosts", "rm", name)
+            done = wake(home, "hosts", "rm", name, "--force")
             if done.returncode != 0:  # still leave the machine clean
                 netns.destroy(name, say=lambda _line: None)
         if env_before is None:
@@ -235,6 +236,18 @@ def test_adding_existing_engines(setup: Setup) -> None:
     assert any(row.startswith("again ") and "existing" in row for row in listed.splitlines())
     ok(wake(setup.home, "hosts", "rm", "again"))
     assert netns.NetnsHost(setup.names[0]).exists()  # rm of an existing engine tears nothing down
+    # tcp:// with TLS: netns engines listen on :2376 with certificates of their own.
+    own, other = (str(netns.NetnsHost(n).tls_dir) for n in setup.names[:2])
+    url = f"tcp://{h1.address}:2376"
+    # A proxy's CA bundle in the environment must not replace the engine's CA.
+    added = ok(wake(setup.home, "hosts", "add", "sealed", "--docker", url, "--tls", own,
+                    REQUESTS_CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"))
+    assert f"added host sealed: {url} (address {h1.address}" in added
+    listed = ok(wake(setup.home, "hosts", "list"))
+    assert any(row.startswith("sealed ") and " up (" in row for row in listed.splitlines())
+    ok(wake(setup.home, "hosts", "rm", "sealed"))
+    wrong = wake(setup.home, "hosts", "add", "forged", "--docker", url, "--tls", other)
+    assert wrong.returncode == 1 and "failed TLS verification" in wrong.stderr, wrong.stderr
     dead = wake(setup.home, "hosts", "add", "ghost", "--docker", "unix:///nonexistent.sock")
     assert dead.returncode == 1 and "does not answer" in dead.stderr
     hosts = json.loads((setup.home / "hosts.json").read_text())["hosts"]

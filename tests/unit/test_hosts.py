@@ -224,3 +224,39 @@ def test_tls_make_twice_makes_a_new_ca(tmp_path: Path) -> None:
     second = tls.make(tmp_path / "a", "one", ["10.0.0.1"])
     assert first.ca != second.ca
     assert (tmp_path / "a" / "ca.crt").read_bytes() == second.ca
+
+
+def test_rm_refuses_a_host_a_cluster_uses(wake_home: Path) -> None:
+    from wake import clusters
+
+    hosts.save({"h1": Host("h1", "unix:///x", "10.0.0.1"),
+                "h2": Host("h2", "unix:///y", "10.0.0.2")})
+    clusters.add("c1", "10.0.0.1:8500", check=False, hosts=("h1", "h2"))
+    with pytest.raises(UsageError, match="host h1 is in cluster c1: `wake cluster leave h1 "
+                                         "--cluster c1`") as caught:
+        hosts.remove("h1")
+    assert "--force" in str(caught.value)
+    assert set(hosts.load()) == {"h1", "h2"}
+    hosts.remove("h1", force=True)  # an existing engine: nothing to tear down
+    assert set(hosts.load()) == {"h2"}
+    assert clusters.load().get("c1").hosts == ("h2",)
+
+
+def test_engine_certs_are_laid_out_as_docker_machine_did(tmp_path: Path) -> None:
+    folder = tls.make_engine(tmp_path / "tls", "wake host h1", ["10.213.0.2", "127.0.0.1"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(tls.ENGINE_FILES)
+    for name in tls.ENGINE_FILES:
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+    def x509(name: str) -> str:
+        return subprocess.run(["openssl", "x509", "-in", name, "-noout", "-text"], cwd=folder,
+                              capture_output=True, text=True, check=True).stdout
+
+    verified = subprocess.run(["openssl", "verify", "-CAfile", "ca.pem", "server.pem",
+                               "cert.pem"], cwd=folder, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert "IP Address:10.213.0.2, IP Address:127.0.0.1" in x509("server.pem")
+    assert "TLS Web Server Authentication" in x509("server.pem")
+    assert "TLS Web Client Authentication" in x509("cert.pem")
+    # what `wake hosts add --tls` asks of the folder
+    assert hosts.check_url("tcp://10.213.0.2:2376", str(folder), False)
