@@ -39,6 +39,8 @@ install_packages() {
     # The tests also drive headless Chromium (wake graph's HTML page).
     if [ "${WAKE_TEST_PACKAGES:-0}" = 1 ]; then
         command -v chromium >/dev/null || missing+=(chromium)
+        # A real sshd (in a netns host) for the ssh:// engine test; not started by apt here.
+        [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
     fi
     if [ ${#missing[@]} -gt 0 ]; then
         need_root

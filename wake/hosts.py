@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ class Host:
             kwargs["version"] = "1.24"
         if self.docker.startswith("ssh://"):
             kwargs["use_ssh_client"] = True  # the system's ssh, its config and agent
+            # docker-py's ssh transport has no timeout and waits forever on a host that
+            # does not answer or an ssh that wants a password: ask once, bounded, first.
+            kwargs["version"] = self._ssh_preflight(timeout)
         try:
             client = DockerClient(**kwargs)
             if self.tls:
@@ -75,6 +79,36 @@ class Host:
                                 "--tls the folder of this engine's certificates?") from None
             raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
                             f"answer: {exc}") from None
+
+
+    def _ssh_preflight(self, timeout: float) -> str:
+        """The engine's API version, asked through ssh in batch mode with a timeout."""
+        parts = urlsplit(self.docker)
+        wait = max(1, round(min(timeout, 30.0)))
+        command = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={wait}"]
+        if parts.username:
+            command += ["-l", parts.username]
+        if parts.port:
+            command += ["-p", str(parts.port)]
+        command += ["--", str(parts.hostname),
+                    "docker version --format '{{.Server.APIVersion}}'"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=wait + 10)
+        except FileNotFoundError:
+            raise WakeError("ssh:// engines need the ssh client (apt-get install "
+                            "openssh-client)") from None
+        except subprocess.TimeoutExpired:
+            raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
+                            f"answer: ssh did not finish within {wait + 10} s") from None
+        version = done.stdout.strip()
+        if done.returncode != 0 or not re.fullmatch(r"\d+\.\d+", version):
+            said = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+            raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
+                            f"answer: ssh: {said} (wake runs `ssh -o BatchMode=yes`: the "
+                            "key must be in your agent or ssh config, and `docker` on the "
+                            "host's PATH)")
+        return version
 
 
 def local_host() -> Host:

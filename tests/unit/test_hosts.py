@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 from pathlib import Path
@@ -260,3 +261,36 @@ def test_engine_certs_are_laid_out_as_docker_machine_did(tmp_path: Path) -> None
     assert "TLS Web Client Authentication" in x509("cert.pem")
     # what `wake hosts add --tls` asks of the folder
     assert hosts.check_url("tcp://10.213.0.2:2376", str(folder), False)
+
+
+FAKE_SSH = """#!/bin/sh
+printf '%s\\n' "$@" > "$(dirname "$0")/args"
+[ -n "$FAKE_SSH_FAIL" ] && { echo "$FAKE_SSH_FAIL" >&2; exit 255; }
+echo 1.41
+"""
+
+
+@pytest.fixture
+def fake_ssh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An `ssh` that records its arguments (the real one is in test_hosts_ssh.py)."""
+    (tmp_path / "ssh").write_text(FAKE_SSH)
+    (tmp_path / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    return tmp_path / "args"
+
+
+def test_ssh_is_asked_first_in_batch_mode_with_a_timeout(fake_ssh: Path) -> None:
+    host = Host("r", "ssh://deploy@10.0.0.5:2222", "10.0.0.5")
+    assert host._ssh_preflight(5) == "1.41"
+    args = fake_ssh.read_text().splitlines()
+    assert args[:4] == ["-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+    assert args[4:10] == ["-l", "deploy", "-p", "2222", "--", "10.0.0.5"]
+    assert args[10].startswith("docker version --format")
+
+
+def test_an_ssh_failure_says_what_ssh_said(fake_ssh: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_SSH_FAIL", "deploy@10.0.0.5: Permission denied (publickey).")
+    with pytest.raises(WakeError, match=r"does not answer: ssh: deploy@10.0.0.5: Permission "
+                                        r"denied \(publickey\)\. \(wake runs"):
+        Host("r", "ssh://deploy@10.0.0.5", "10.0.0.5").client(timeout=5)
