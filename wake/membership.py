@@ -114,6 +114,9 @@ def _translated(what: str) -> Any:
 
 
 def _check_joinable(cluster: Cluster, facts: Facts, chosen: list[Host]) -> None:
+    if len({h.address for h in chosen}) != len(chosen):
+        raise UsageError("two of the hosts share an address; each needs its own (Consul "
+                         "listens on fixed ports)")
     addresses = {str(m.get("Addr")): name for name, m in facts.members.items()
                  if int(m.get("Status", 0)) != LEFT}
     for host in chosen:

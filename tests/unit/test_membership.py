@@ -135,3 +135,10 @@ def test_leave_refuses_service_hosts_and_strangers(
 def test_join_refuses_a_host_named_twice(wake_home: Path) -> None:
     with pytest.raises(UsageError, match="named twice"):
         membership.join(CLUSTER, ["h4", "h4"])
+
+
+def test_two_joining_hosts_need_two_addresses(quiet: None) -> None:
+    with pytest.raises(UsageError, match="share an address"):
+        membership._check_joinable(CLUSTER, _facts(h1=("10.213.0.2", 1)),
+                                   [Host("h4", "unix:///x", "10.213.0.5"),
+                                    Host("h5", "unix:///y", "10.213.0.5")])
