@@ -163,6 +163,10 @@ def _read(cluster: Cluster, client: Any, asked: str) -> Status:
         found_hosts.append(HostStatus(host.name, host.address, _worst(entry["Checks"]),
                                       int(meta.get("cpus", 0)), int(meta.get("memory", 0)),
                                       host.docker, placed, note))
+    # A host the cluster was made with (or joined) that Consul no longer lists is down too.
+    listed = {h.name for h in found_hosts}
+    found_hosts += [HostStatus(name, "-", "missing", 0, 0, "", note="not registered in Consul")
+                    for name in cluster.hosts if name not in listed]
     found_services = []
     for name in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
         for entry in client.health.service(name)[1]:

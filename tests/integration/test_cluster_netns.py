@@ -212,6 +212,11 @@ def test_losing_one_server_host_keeps_a_leader(setup: Setup) -> None:
             assert time.monotonic() < deadline, status
             time.sleep(2)
         assert code == 1
+        # It stays down, in raft and in the catalog: autopilot does not clean it away
+        # (its dead-server cleanup runs every few seconds; servers never move in wake).
+        time.sleep(20)
+        code, status = setup.status()
+        assert code == 1 and status["down"] == [lost], status
         servers = {s["node"]: s for s in status["servers"]}
         assert servers[lost]["serf"] == "failed"
         assert sum(s["role"] == "leader" for s in status["servers"]) == 1

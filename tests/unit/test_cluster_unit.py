@@ -384,3 +384,11 @@ def test_collect_asks_again_after_an_election(
     monkeypatch.setattr(clusters.Cluster, "client", always)
     with pytest.raises(WakeError, match="failed while reading the cluster's state: 500 No"):
         status.collect(Cluster("c1", "10.213.0.2:8500"), wait=0)
+
+
+def test_a_host_consul_forgot_is_down(fake_consul: list[str | None]) -> None:
+    got = status.collect(Cluster("c1", "10.213.0.2:8500", hosts=("h1", "h3", "h9")))
+    assert [(h.name, h.health) for h in got.hosts] == [
+        ("h1", "passing"), ("h3", "critical"), ("h9", "missing")]
+    assert "h9" in got.down
+    assert "not registered in Consul" in status.render(got)
