@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,12 @@ def wake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in WAKE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port on 127.0.0.1 that something listens on (for "port in use" checks)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]

@@ -6,7 +6,6 @@ import io
 import json
 import socket
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -256,14 +255,6 @@ def test_five_hosts_three_servers(wake_home: Path) -> None:
 
 
 # --- check_ports_free and _tar -----------------------------------------------------------
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        yield server.getsockname()[1]
 
 
 def _free_port() -> int:

@@ -3,8 +3,6 @@ tests/integration/test_cluster_netns.py)."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,14 +50,6 @@ def test_a_loopback_cluster_takes_no_netns_host(quiet: None) -> None:
     with pytest.raises(UsageError, match="listen on loopback"):
         membership._check_joinable(CLUSTER, _facts(("127.0.0.1",)),
                                    [Host("h4", "unix:///x", "10.213.0.5")])
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        yield server.getsockname()[1]
 
 
 def test_busy_consul_ports_are_named(listener: int, monkeypatch: pytest.MonkeyPatch) -> None:
