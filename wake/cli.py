@@ -192,6 +192,12 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
         print("no hosts yet: wake hosts add NAME --docker URL, or "
               "wake hosts create NAME --driver netns")
         return 0
+    from . import clusters
+
+    member_of: dict[str, list[str]] = {}
+    for cluster in clusters.load().clusters.values():
+        for name in cluster.hosts:
+            member_of.setdefault(name, []).append(cluster.name)
     for host in known.values():
         try:
             client = host.client(timeout=3)
@@ -200,7 +206,9 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
             state = f"up ({cpus} cpu, {memory / 2**30:.1f} GiB)"
         except Exception:  # noqa: BLE001 - any failure means "does not answer" here
             state = "down"
-        print(f"{host.name:<20} {host.driver:<9} {host.address:<16} {state:<26} {host.docker}")
+        cluster_names = ",".join(member_of.get(host.name, [])) or "-"
+        print(f"{host.name:<20} {host.driver:<9} {host.address:<16} {state:<26} "
+              f"{cluster_names:<12} {host.docker}")
     return 0
 
 

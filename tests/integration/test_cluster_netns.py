@@ -178,6 +178,9 @@ def test_a_host_joins_the_running_cluster_and_leaves(setup: Setup, base_image: s
     assert len(status["servers"]) == 3  # it runs a client agent, not a fourth server
     assert extra in json.loads((setup.home / "clusters.json").read_text())["clusters"][
         name]["hosts"]
+    row = next(r for r in ok(wake(setup.home, "hosts", "list")).splitlines()
+               if r.startswith(f"{extra} "))
+    assert f" {name} " in row
     # Its engine trusts the cluster registry: an image pushed from here pulls there.
     reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
     tag = push_marker(base_image, reg)

@@ -249,3 +249,17 @@ def test_join_needs_a_current_cluster(capsys: pytest.CaptureFixture[str],
     assert code == 2 and "no current cluster" in err and "Traceback" not in err
     code, _, err = run(capsys, "cluster", "leave", "h4", "--cluster", "nope")
     assert code == 2 and "no cluster named 'nope'" in err
+
+
+def test_hosts_list_names_each_hosts_clusters(capsys: pytest.CaptureFixture[str],
+                                              wake_home: Path) -> None:
+    from wake import clusters, hosts
+    from wake.hosts import Host
+
+    hosts.save({"h1": Host("h1", "unix:///nonexistent/a.sock", "10.0.0.1"),
+                "h2": Host("h2", "unix:///nonexistent/b.sock", "10.0.0.2")})
+    clusters.add("c1", "10.0.0.1:8500", check=False, hosts=("h1",))
+    code, out, _ = run(capsys, "hosts", "list")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()}
+    assert code == 0
+    assert rows["h1"][3:5] == ["down", "c1"] and rows["h2"][3:5] == ["down", "-"]
