@@ -194,10 +194,7 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
         return 0
     from . import clusters
 
-    member_of: dict[str, list[str]] = {}
-    for cluster in clusters.load().clusters.values():
-        for name in cluster.hosts:
-            member_of.setdefault(name, []).append(cluster.name)
+    known_clusters = clusters.load()
     for host in known.values():
         try:
             client = host.client(timeout=3)
@@ -206,7 +203,7 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
             state = f"up ({cpus} cpu, {memory / 2**30:.1f} GiB)"
         except Exception:  # noqa: BLE001 - any failure means "does not answer" here
             state = "down"
-        cluster_names = ",".join(member_of.get(host.name, [])) or "-"
+        cluster_names = ",".join(clusters.clusters_of(host.name, known_clusters)) or "-"
         print(f"{host.name:<20} {host.driver:<9} {host.address:<16} {state:<26} "
               f"{cluster_names:<12} {host.docker}")
     return 0
@@ -252,16 +249,10 @@ def cmd_cluster_destroy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chosen_cluster(args: argparse.Namespace) -> Any:
-    from . import clusters
-
-    return clusters.current(args.cluster)
-
-
 def cmd_cluster_join(args: argparse.Namespace) -> int:
-    from . import membership
+    from . import clusters, membership
 
-    chosen = _chosen_cluster(args)
+    chosen = clusters.current(args.cluster)
     names = [n.strip() for n in args.hosts.split(",") if n.strip()]
     if not names:
         raise WakeError("give the hosts to join, e.g. `wake cluster join h4,h5`")
@@ -271,9 +262,9 @@ def cmd_cluster_join(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_leave(args: argparse.Namespace) -> int:
-    from . import membership
+    from . import clusters, membership
 
-    chosen = _chosen_cluster(args)
+    chosen = clusters.current(args.cluster)
     membership.leave(chosen, args.host, say=_stderr)
     print(f"{args.host} left cluster {chosen.name}")
     return 0

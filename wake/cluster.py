@@ -229,7 +229,8 @@ def _consul_env(layout: Layout, host: Host, key: str | None = None) -> dict[str,
                      [s.address for s in layout.servers], key)
 
 
-def _consul(address: str, token: str | None = None, timeout: float = 5.0) -> Any:
+def consul_at(address: str, token: str | None = None, timeout: float = 5.0) -> Any:
+    """A consul.Consul for the agent at host:port."""
     return Cluster("-", address, token).client(timeout)
 
 
@@ -240,7 +241,7 @@ def wait_for_leader(address: str, servers: int, say: Say,
     last = "no answer"
     while time.monotonic() < deadline:
         try:
-            client = _consul(address)
+            client = consul_at(address)
             leader = client.status.leader()
             peers = client.status.peers()
             if leader and len(peers) >= servers:
@@ -255,7 +256,7 @@ def wait_for_leader(address: str, servers: int, say: Say,
 
 def register_host(host: Host, cpus: int, memory: int) -> None:
     """`wake-host` on the host's own agent: its health is the agent's (serf) health."""
-    agent = _consul(host_port(host.address, CONSUL_HTTP_PORT)).agent
+    agent = consul_at(host_port(host.address, CONSUL_HTTP_PORT)).agent
     agent.service.register(HOST_SERVICE, service_id=HOST_SERVICE, address=host.address,
                            meta={"docker": host.docker, "driver": host.driver,
                                  "cpus": str(cpus), "memory": str(memory)})
@@ -264,7 +265,7 @@ def register_host(host: Host, cpus: int, memory: int) -> None:
 def _register(layout: Layout, host: Host, cpus: int, memory: int) -> None:
     register_host(host, cpus, memory)
     if host == layout.first:
-        agent = _consul(layout.consul_http(host)).agent
+        agent = consul_at(layout.consul_http(host)).agent
         agent.service.register(
             RSYSLOG_SERVICE, service_id=RSYSLOG_SERVICE, address=host.address,
             port=SYSLOG_PORT,
@@ -282,7 +283,7 @@ def wait_for_health(address: str, services_: list[str], say: Say,
     deadline = time.monotonic() + timeout
     pending = list(services_)
     while time.monotonic() < deadline:
-        client = _consul(address)
+        client = consul_at(address)
         pending = [s for s in services_
                    if not client.health.service(s, passing=True)[1]]
         if not pending:
@@ -335,7 +336,7 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             master = layout.consul_http(layout.first)
             leader = wait_for_leader(master, len(layout.servers), say)
             say(f"Consul leader: {leader} (gossip encrypted)")
-            _consul(master).kv.put(KV_REGISTRY_CA, cert.ca.decode())
+            consul_at(master).kv.put(KV_REGISTRY_CA, cert.ca.decode())
             first = clients[layout.first.name]
             bind = {"WAKE_BIND": layout.first.address}
             run_service(first, layout, layout.first, "rsyslog", images.rsyslog,
@@ -366,6 +367,21 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
     return cluster
 
 
+def remove_cluster_containers(client: docker.DockerClient, name: str,
+                              graceful: bool = False) -> list[tuple[str, str]]:
+    """Remove the cluster's containers from one engine; returns (name, image) of each.
+    `graceful` stops each first, so a Consul client agent leaves the cluster."""
+    removed = []
+    for container in client.containers.list(
+            all=True, filters={"label": f"{LABEL_CLUSTER}={name}"}):
+        if graceful:
+            with contextlib.suppress(docker.errors.APIError):
+                container.stop(timeout=15)
+        container.remove(force=True, v=True)
+        removed.append((str(container.name), str(container.attrs["Config"]["Image"])))
+    return removed
+
+
 def _remove_containers(name: str, members: tuple[Host, ...],
                        clients: dict[str, docker.DockerClient], say: Say) -> list[str]:
     """Remove the cluster's containers from each host; returns the hosts that failed."""
@@ -375,10 +391,8 @@ def _remove_containers(name: str, members: tuple[Host, ...],
         try:
             if client is None:
                 client = host.client(timeout=15)
-            for container in client.containers.list(
-                    all=True, filters={"label": f"{LABEL_CLUSTER}={name}"}):
-                container.remove(force=True, v=True)
-                say(f"{host.name}: removed {container.name}")
+            for container, _image in remove_cluster_containers(client, name):
+                say(f"{host.name}: removed {container}")
         except (WakeError, docker.errors.DockerException,
                 requests.exceptions.RequestException) as exc:
             say(f"{host.name}: could not clean up: {exc}")

@@ -210,6 +210,11 @@ def record_hosts(name: str, joined: tuple[str, ...] = (), left: tuple[str, ...] 
                                       name: replace(cluster, hosts=tuple(kept))}))
 
 
+def clusters_of(host: str, state: Clusters | None = None) -> list[str]:
+    """The clusters (made by `wake cluster create` here) that list `host`, sorted."""
+    return sorted(c.name for c in (state or load()).clusters.values() if host in c.hosts)
+
+
 def chosen_name(state: Clusters, override: str | None = None) -> str | None:
     """--cluster, then $WAKE_CLUSTER, then the one `wake clusters use` chose."""
     return override or os.environ.get("WAKE_CLUSTER") or state.current

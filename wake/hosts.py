@@ -80,7 +80,6 @@ class Host:
             raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
                             f"answer: {exc}") from None
 
-
     def _ssh_preflight(self, timeout: float) -> str:
         """The engine's API version, asked through ssh in batch mode with a timeout."""
         parts = urlsplit(self.docker)
@@ -275,7 +274,7 @@ def remove(name: str, say: netns.Say = print, force: bool = False) -> Host:
     from . import clusters
 
     host = get(name)
-    using = sorted(c.name for c in clusters.load().clusters.values() if name in c.hosts)
+    using = clusters.clusters_of(name)
     if using and not force:
         raise UsageError(f"host {name} is in cluster {', '.join(using)}: `wake cluster "
                          f"leave {name} --cluster {using[0]}` (or `wake cluster destroy "

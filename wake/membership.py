@@ -27,16 +27,17 @@ from .cluster import (
     GOSSIP_KEY_FILE,
     HOST_SERVICE,
     KV_REGISTRY_CA,
-    LABEL_CLUSTER,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
     Layout,
     agent_env,
+    consul_at,
     copy_images,
     forget_ca,
     host_port,
     listening,
     register_host,
+    remove_cluster_containers,
     run_service,
     trust_ca,
 )
@@ -119,6 +120,7 @@ def _check_joinable(cluster: Cluster, facts: Facts, chosen: list[Host]) -> None:
                          "listens on fixed ports)")
     addresses = {str(m.get("Addr")): name for name, m in facts.members.items()
                  if int(m.get("Status", 0)) != LEFT}
+    loopback = [s for s in facts.servers if s.startswith("127.")]
     for host in chosen:
         member = facts.members.get(host.name)
         if member and int(member.get("Status", 0)) != LEFT:
@@ -126,7 +128,6 @@ def _check_joinable(cluster: Cluster, facts: Facts, chosen: list[Host]) -> None:
         if host.address in addresses:
             raise UsageError(f"host {host.name}: its address {host.address} is cluster "
                              f"{cluster.name}'s node {addresses[host.address]} already")
-        loopback = [s for s in facts.servers if s.startswith("127.")]
         if loopback and not host.address.startswith("127."):
             raise UsageError(f"cluster {cluster.name}'s Consul servers listen on loopback "
                              f"({', '.join(loopback)}): host {host.name} at {host.address} "
@@ -146,11 +147,11 @@ def _wait_member(client: Any, host: Host, container: Any, timeout: float = JOIN_
         with contextlib.suppress(requests.exceptions.RequestException,
                                  consul.ConsulException):
             member = {m["Name"]: m for m in client.agent.members()}.get(host.name)
-            if member and int(member.get("Status", 0)) == ALIVE:
-                # Its own HTTP API must answer too: the host registers through it.
-                local = Cluster("-", host_port(host.address, CONSUL_HTTP_PORT)).client(3)
-                if local.agent.self():
-                    return
+            # Alive in serf, and its own HTTP API answers: the host registers through it.
+            if (member and int(member.get("Status", 0)) == ALIVE and
+                    consul_at(host_port(host.address, CONSUL_HTTP_PORT), timeout=3
+                              ).agent.self()):
+                return
         container.reload()
         if container.status != "running":
             break
@@ -179,7 +180,7 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
     if len(set(names)) != len(names):
         raise UsageError(f"{','.join(names)}: a host is named twice")
     chosen = [hosts.get(n) for n in names]
-    client, asked = answering(cluster)
+    client, _ = answering(cluster)
     facts = read_facts(client)
     _check_joinable(cluster, facts, chosen)
     key = gossip_key(cluster, client)
@@ -192,10 +193,9 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                 f"{facts.datacenter}, servers {', '.join(facts.servers)})")
             copy_images(build, engine_client, [images.consul], host.name, say)
             try:
+                env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
                 container = run_service(engine_client, Layout(cluster.name, (host,)), host,
-                                 "consul", images.consul,
-                                 agent_env(facts.datacenter, host, False,
-                                           list(facts.servers), key))
+                                        "consul", images.consul, env)
                 _wait_member(client, host, container)
                 if facts.registry and facts.registry_ca:
                     trust_ca(engine_client, images.consul, facts.registry, facts.registry_ca)
@@ -224,13 +224,8 @@ def _clean_host(client: docker.DockerClient, host: Host, name: str, registry: st
     """Stop (so a client agent leaves gracefully) and remove the cluster's containers;
     forget the registry's CA where no other engine relies on the same file."""
     with engine.translate("remove the cluster's containers"):
-        for container in client.containers.list(
-                all=True, filters={"label": f"{LABEL_CLUSTER}={name}"}):
-            if image is None:
-                image = str(container.attrs["Config"]["Image"])
-            with contextlib.suppress(docker.errors.APIError):
-                container.stop(timeout=15)
-            container.remove(force=True, v=True)
+        removed = remove_cluster_containers(client, name, graceful=True)
+    image = image or next((used for _name, used in removed), None)
     if registry and image and _own_filesystem(host):
         forget_ca(client, image, registry)
 
@@ -254,8 +249,8 @@ def leave(cluster: Cluster, name: str, say: Say = print) -> None:
             try:
                 with contextlib.suppress(requests.exceptions.RequestException,
                                          consul.ConsulException):
-                    Cluster("-", host_port(host.address, CONSUL_HTTP_PORT)).client(
-                        5).agent.service.deregister(HOST_SERVICE)
+                    consul_at(host_port(host.address, CONSUL_HTTP_PORT)
+                              ).agent.service.deregister(HOST_SERVICE)
                 _clean_host(engine_client, host, cluster.name, facts.registry, None)
                 cleaned = True
                 say(f"{name}: its Consul agent left and the cluster's containers are gone")

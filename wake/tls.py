@@ -53,6 +53,14 @@ def _server_extensions(addresses: list[str]) -> str:
             "extendedKeyUsage=serverAuth\n")
 
 
+def _keep(work: Path, folder: Path, names: dict[str, str]) -> dict[str, bytes]:
+    """Write work/SOURCE to folder/TARGET (atomically, 0600) for each TARGET: SOURCE."""
+    files = {target: (work / source).read_bytes() for target, source in names.items()}
+    for name, data in files.items():
+        write_atomically(folder / name, data)
+    return files
+
+
 def make(folder: Path, common_name: str, addresses: list[str]) -> ServerCert:
     """A new CA in `folder` (ca.crt, ca.key; mode 0600) and a server certificate for
     `addresses` (IP subject alternative names) signed by it."""
@@ -61,10 +69,8 @@ def make(folder: Path, common_name: str, addresses: list[str]) -> ServerCert:
         work = Path(tmp)
         _ca(work, common_name)
         _sign(work, "tls", addresses[0], _server_extensions(addresses))
-        files = {name: (work / name).read_bytes()
-                 for name in ("ca.crt", "ca.key", "tls.crt", "tls.key")}
-    for name, data in files.items():
-        write_atomically(folder / name, data)
+        files = _keep(work, folder, {name: name for name in
+                                     ("ca.crt", "ca.key", "tls.crt", "tls.key")})
     return ServerCert(files["ca.crt"], files["tls.crt"], files["tls.key"])
 
 
@@ -84,8 +90,5 @@ def make_engine(folder: Path, common_name: str, addresses: list[str]) -> Path:
         _ca(work, common_name)
         _sign(work, "server", addresses[0], _server_extensions(addresses))
         _sign(work, "client", "wake", "extendedKeyUsage=clientAuth\n")
-        files = {target: (work / source).read_bytes()
-                 for target, source in ENGINE_FILES.items()}
-    for name, data in files.items():
-        write_atomically(folder / name, data)
+        _keep(work, folder, ENGINE_FILES)
     return folder
