@@ -31,8 +31,8 @@ class Row:
 
 def _contexts(workspace: Path, app: str, folder: Path) -> list[Path]:
     """Each stage's build context as wake sends it, written to tar files in build order."""
-    from wake import stages
-    from wake.session import Session
+    from wake.build import stages
+    from wake.build.session import Session
 
     session = Session(workspace_file=workspace, only=(app,))
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +40,7 @@ def _contexts(workspace: Path, app: str, folder: Path) -> list[Path]:
     for node in stages.ordered(session.graph):
         path = folder / (node.replace(":", "_") + ".tar")
         with open(path, "wb") as out:
-            session.planner.get(node).write_context(out)
+            session.materializer.get(node).write_context(out)
         paths.append(path)
     return paths
 
@@ -89,7 +89,8 @@ def hashing(runs: int) -> list[Row]:
                                                      "user.email=b@b", "commit", "-qm", "x"]):
             run(["git", *args], cwd=big)
     cache = WORK / "hash-cache.sqlite"
-    probe = ("import sys; from pathlib import Path; from wake.tree import HashCache, hash_tree;"
+    probe = ("import sys; from pathlib import Path; "
+             "from wake.build.tree import HashCache, hash_tree;"
              f"print(len(hash_tree(Path({str(big)!r}), HashCache(Path({str(cache)!r})))))")
 
     def wake_hash() -> None:
@@ -102,7 +103,7 @@ def hashing(runs: int) -> list[Row]:
     cold = median_time(wake_hash, runs, setup=clear)
     wake_hash()
     warm = median_time(wake_hash, runs)
-    from wake.tree import HashCache, hash_tree
+    from wake.build.tree import HashCache, hash_tree
 
     warm_cache = HashCache(cache)
     in_process = median_time(lambda: hash_tree(big, warm_cache), runs)

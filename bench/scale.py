@@ -36,10 +36,11 @@ def count_api_calls(count: int) -> tuple[int, int]:
     """(stages, Docker API requests) of an in-process no-op check of every stage."""
     import os
 
-    from wake import engine, stages
-    from wake.builder import Builder
-    from wake.planner import Planner
-    from wake.session import Session
+    from wake import engine
+    from wake.build import stages
+    from wake.build.builder import Builder
+    from wake.build.materialize import Materializer
+    from wake.build.session import Session
 
     calls = 0
 
@@ -58,7 +59,7 @@ def count_api_calls(count: int) -> tuple[int, int]:
     os.environ.update(env(count))
     try:
         session = Session(workspace_file=workspace(count))
-        builder = Builder(Planner(session.graph, session.settings, counting_client),
+        builder = Builder(Materializer(session.graph, session.settings, counting_client),
                           say=lambda line: None)
         states = {builder.state(node) for node in stages.ordered(session.graph)}
     finally:

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, base, engine, manifest, platforms, settings
+from . import __version__, engine, manifest, settings
+from .build import base, platforms
 from .errors import WakeError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -76,14 +77,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace) -> Any:
-    from .session import Session
+    from .build.session import Session
 
     return Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .plan import make_plan, render_json, render_text
-    from .session import quiet_builder
+    from .build.plan import make_plan, render_json, render_text
+    from .build.session import quiet_builder
 
     steps = make_plan(quiet_builder(_session(args)))
     print(render_json(steps) if args.json else render_text(steps))
@@ -91,7 +92,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .drawing import draw, write_output
+    from .build.drawing import draw, write_output
 
     text, count = draw(_session(args), args.format, args.depth)
     if args.output and args.output != "-":
@@ -103,7 +104,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_clusters_list(args: argparse.Namespace) -> int:
-    from . import clusters
+    from .cluster import clusters
 
     state = clusters.load()
     if not state.clusters:
@@ -117,7 +118,7 @@ def cmd_clusters_list(args: argparse.Namespace) -> int:
 
 
 def cmd_clusters_add(args: argparse.Namespace) -> int:
-    from . import clusters
+    from .cluster import clusters
 
     cluster = clusters.add(args.name, args.consul, args.token)
     print(f"added cluster {cluster.name} (consul {cluster.consul}) to {clusters.path()}")
@@ -125,7 +126,7 @@ def cmd_clusters_add(args: argparse.Namespace) -> int:
 
 
 def cmd_clusters_use(args: argparse.Namespace) -> int:
-    from . import clusters
+    from .cluster import clusters
 
     clusters.use(args.name)
     print(f"current cluster: {args.name}")
@@ -133,7 +134,7 @@ def cmd_clusters_use(args: argparse.Namespace) -> int:
 
 
 def cmd_clusters_show(args: argparse.Namespace) -> int:
-    from . import clusters
+    from .cluster import clusters
 
     cluster = (clusters.load().get(args.name) if args.name
                else clusters.current(args.cluster))
@@ -152,7 +153,7 @@ def cmd_clusters_show(args: argparse.Namespace) -> int:
 
 
 def cmd_clusters_remove(args: argparse.Namespace) -> int:
-    from . import clusters
+    from .cluster import clusters
 
     clusters.remove(args.name)
     print(f"removed cluster {args.name} from {clusters.path()} (nothing on it was touched)")
@@ -164,7 +165,7 @@ def _stderr(line: str) -> None:
 
 
 def cmd_hosts_add(args: argparse.Namespace) -> int:
-    from . import hosts
+    from .cluster import hosts
 
     host, (cpus, memory) = hosts.add(args.name, args.docker, args.tls, args.insecure,
                                      args.address)
@@ -174,8 +175,8 @@ def cmd_hosts_add(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts_create(args: argparse.Namespace) -> int:
-    from . import hosts
-    from .netns import TLS_PORT, NetnsHost
+    from .cluster import hosts
+    from .cluster.netns import TLS_PORT, NetnsHost
 
     host = hosts.create(args.name, args.driver, say=_stderr)
     print(f"created host {host.name}: {host.docker} (address {host.address})")
@@ -185,14 +186,14 @@ def cmd_hosts_create(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts_list(args: argparse.Namespace) -> int:
-    from . import hosts
+    from .cluster import hosts
 
     known = hosts.load()
     if not known:
         print("no hosts yet: wake hosts add NAME --docker URL, or "
               "wake hosts create NAME --driver netns")
         return 0
-    from . import clusters
+    from .cluster import clusters
 
     known_clusters = clusters.load()
     for host in known.values():
@@ -210,7 +211,7 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts_rm(args: argparse.Namespace) -> int:
-    from . import hosts
+    from .cluster import hosts
 
     host = hosts.remove(args.name, say=_stderr, force=args.force)
     print(f"removed host {host.name}")
@@ -218,7 +219,7 @@ def cmd_hosts_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts_stop(args: argparse.Namespace) -> int:
-    from . import hosts
+    from .cluster import hosts
 
     hosts.set_running(args.name, False, say=_stderr)
     print(f"stopped host {args.name}")
@@ -226,7 +227,7 @@ def cmd_hosts_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_hosts_start(args: argparse.Namespace) -> int:
-    from . import hosts
+    from .cluster import hosts
 
     hosts.set_running(args.name, True, say=_stderr)
     print(f"started host {args.name}")
@@ -234,7 +235,7 @@ def cmd_hosts_start(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_create(args: argparse.Namespace) -> int:
-    from . import cluster
+    from .cluster import lifecycle as cluster
 
     names = [n.strip() for n in args.hosts.split(",") if n.strip()] if args.hosts else None
     made = cluster.create(args.name, names, args.local, say=_stderr)
@@ -243,14 +244,14 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_destroy(args: argparse.Namespace) -> int:
-    from . import cluster
+    from .cluster import lifecycle as cluster
 
     cluster.destroy(args.name, say=_stderr)
     return 0
 
 
 def cmd_cluster_join(args: argparse.Namespace) -> int:
-    from . import clusters, membership
+    from .cluster import clusters, membership
 
     chosen = clusters.current(args.cluster)
     names = [n.strip() for n in args.hosts.split(",") if n.strip()]
@@ -262,7 +263,7 @@ def cmd_cluster_join(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_leave(args: argparse.Namespace) -> int:
-    from . import clusters, membership
+    from .cluster import clusters, membership
 
     chosen = clusters.current(args.cluster)
     membership.leave(chosen, args.host, say=_stderr)
@@ -271,7 +272,7 @@ def cmd_cluster_leave(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_status(args: argparse.Namespace) -> int:
-    from . import clusters, status
+    from .cluster import clusters, status
 
     chosen = (clusters.load().get(args.name) if args.name else clusters.current(args.cluster))
     found = status.collect(chosen)
@@ -280,7 +281,7 @@ def cmd_cluster_status(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import explain
+    from .build.explain import explain
 
     print(explain(args.app, args.stage, _overrides(args)))
     return 0

@@ -7,7 +7,7 @@ from typing import Any
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from .session import Session
+from .build.session import Session
 from .tasks import DOIT_CONFIG, build_tasks
 
 

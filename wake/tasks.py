@@ -14,9 +14,9 @@ from typing import Any
 
 from doit.exceptions import InvalidDodoFile, TaskFailed
 
-from . import stages
+from .build import stages
+from .build.session import Session
 from .errors import WakeError
-from .session import Session
 
 # doit settings for wake's tasks, shared by dodo.py and `wake build`.
 DOIT_CONFIG: dict[str, Any] = {"default_tasks": ["build"], "verbosity": 2,
@@ -88,7 +88,7 @@ def _doc(stage: stages.StageDef) -> str:
 
 
 def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
-    from .drawing import draw, write_output
+    from .build.drawing import draw, write_output
 
     try:
         text, count = draw(session, format)

@@ -21,8 +21,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from wake import engine, stages
-from wake.session import Session
+from wake import engine
+from wake.build import stages
+from wake.build.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -60,7 +61,7 @@ def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
 def base_image(client: docker.DockerClient) -> str:
     name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
     if engine.inspect(client, name) is None:
-        from wake import base
+        from wake.build import base
 
         base.bootstrap(client, name)
     return name
@@ -181,4 +182,4 @@ def build(workspace_file: Path, apps: tuple[str, ...] = ()) -> dict[str, str]:
 
 def tag_of(workspace_file: Path, node: str) -> str:
     session = Session(workspace_file=workspace_file)
-    return session.planner.get(node).tag
+    return session.materializer.get(node).tag

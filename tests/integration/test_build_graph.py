@@ -20,8 +20,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from wake.explain import explain
-from wake.session import Session
+from wake.build.explain import explain
+from wake.build.session import Session
 
 from .conftest import (
     HOST_CA,
@@ -142,8 +142,8 @@ def test_process_run_change_rebuilds_only_that_process(env: Env) -> None:
     assert changed(build(workspace)) == {"build:bestsiteever:release-worker"}
     session = Session(workspace_file=workspace)
     node = "build:bestsiteever:release-worker"
-    assert session.builder.index.recorded_inputs(node, session.planner.client) == \
-        session.planner.get(node).inputs
+    assert session.builder.index.recorded_inputs(node, session.materializer.client) == \
+        session.materializer.get(node).inputs
 
 
 def test_platform_template_change_rebuilds_that_platform_only(env: Env) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 import docker
 import pytest
 
-from wake import netns, registry
-from wake.hosts import Host
+from wake import registry
+from wake.cluster import netns
+from wake.cluster.hosts import Host
 
 from .conftest import TEST_LABEL, wait_for
 

@@ -104,8 +104,8 @@ def test_corrupt_file_is_reported_and_never_overwritten(tmp_path: Path,
 
 WRITER = """
 import sys
-from wake import clusters
-from wake.clusters import Cluster, Clusters
+from wake.cluster import clusters
+from wake.cluster.clusters import Cluster, Clusters
 n = 0
 while True:
     n += 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from wake.drawing import STYLES
+from wake.build.drawing import STYLES
 
 from .conftest import HOST_CA, build, copy_platforms, make_workspace
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from wake import netns
-from wake.hosts import Host
+from wake.cluster import netns
+from wake.cluster.hosts import Host
 
 from .conftest import TEST_LABEL, wait_for
 from .test_cluster_netns import ok, wake
@@ -115,7 +115,7 @@ def test_an_engine_over_ssh(ssh_host: SshHost, monkeypatch: pytest.MonkeyPatch,
     marker = secrets.token_hex(6)
     direct = docker.DockerClient(base_url=netns.NetnsHost(ssh_host.name).docker_url)
     try:
-        from wake.cluster import copy_images
+        from wake.cluster.lifecycle import copy_images
 
         copy_images(docker.from_env(), over_ssh, [base_image], "remote", lambda _line: None)
         container = over_ssh.containers.run(base_image, ["sleep", "30"], detach=True,

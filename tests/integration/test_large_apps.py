@@ -8,8 +8,8 @@ from pathlib import Path
 
 import docker
 
-from wake.explain import explain
-from wake.session import Session
+from wake.build.explain import explain
+from wake.build.session import Session
 
 from .conftest import build
 
@@ -38,10 +38,10 @@ def test_big_inputs_live_in_the_image_and_explain_still_names_the_file(
     assert set(build(workspace).values()) == {"built"}
     session = Session(workspace_file=workspace)
     node = "build:many:app-compile"
-    material = session.planner.get(node)
+    material = session.materializer.get(node)
     label = client.images.get(material.tag).labels["wake.inputs"]
     assert label == f"file:{material.inputs_path}"
-    recorded = session.builder.index.recorded_inputs(node, session.planner.client)
+    recorded = session.builder.index.recorded_inputs(node, session.materializer.client)
     assert recorded == material.inputs
     assert len(recorded) > FILES
 

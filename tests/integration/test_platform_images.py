@@ -9,8 +9,8 @@ import docker
 import pytest
 
 from wake import engine
-from wake.platforms import load_all
-from wake.session import Session
+from wake.build.platforms import load_all
+from wake.build.session import Session
 
 from .conftest import HOST_CA, TEST_LABEL
 

@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from wake import registry as registry_mod
-from wake.session import Session
+from wake.build.session import Session
 
 from .conftest import build, free_port, make_workspace, wait_for
 
@@ -96,7 +96,7 @@ def test_empty_engine_pulls_every_stage_from_the_registry(
     assert set(first.values()) == {"built"}
     session = Session(workspace_file=workspace)
     for node in PYTHON_STAGES:
-        repository, tag = session.planner.get(node).tag.rsplit(":", 1)
+        repository, tag = session.materializer.get(node).tag.rsplit(":", 1)
         assert registry_mod.has(registry, repository, tag), f"{node} was not pushed"
 
     # The second engine starts with only the base image (same id: keys include it).

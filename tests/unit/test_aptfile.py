@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wake import aptfile
+from wake.build import aptfile
 from wake.errors import UsageError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bestsiteever"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wake import base
+from wake.build import base
 from wake.errors import UsageError, WakeError
 
 DEB822 = """\

@@ -253,8 +253,8 @@ def test_join_needs_a_current_cluster(capsys: pytest.CaptureFixture[str],
 
 def test_hosts_list_names_each_hosts_clusters(capsys: pytest.CaptureFixture[str],
                                               wake_home: Path) -> None:
-    from wake import clusters, hosts
-    from wake.hosts import Host
+    from wake.cluster import clusters, hosts
+    from wake.cluster.hosts import Host
 
     hosts.save({"h1": Host("h1", "unix:///nonexistent/a.sock", "10.0.0.1"),
                 "h2": Host("h2", "unix:///nonexistent/b.sock", "10.0.0.2")})

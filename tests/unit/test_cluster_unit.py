@@ -13,11 +13,12 @@ from typing import Any
 import consul
 import pytest
 
-from wake import cluster, clusters, hosts, status
-from wake.clusters import Cluster
+from wake.cluster import clusters, hosts, status
+from wake.cluster import lifecycle as cluster
+from wake.cluster.clusters import Cluster
+from wake.cluster.hosts import Host
+from wake.cluster.status import HostStatus, Server, ServiceStatus, Status
 from wake.errors import UsageError, WakeError
-from wake.hosts import Host
-from wake.status import HostStatus, Server, ServiceStatus, Status
 
 # --- status: the model and its rendering -------------------------------------------------
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wake import clusters
-from wake.clusters import Cluster, Clusters
+from wake.cluster import clusters
+from wake.cluster.clusters import Cluster, Clusters
 from wake.errors import UsageError
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wake import drawing, stages, workspace
-from wake.plan import Step, render_json, render_text
+from wake.build import drawing, stages, workspace
+from wake.build.plan import Step, render_json, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from wake import hosts, tls
+from wake.cluster import hosts, tls
+from wake.cluster.hosts import Host
 from wake.errors import UsageError, WakeError
-from wake.hosts import Host
 
 # --- check_url ---------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ def test_tls_make_twice_makes_a_new_ca(tmp_path: Path) -> None:
 
 
 def test_rm_refuses_a_host_a_cluster_uses(wake_home: Path) -> None:
-    from wake import clusters
+    from wake.cluster import clusters
 
     hosts.save({"h1": Host("h1", "unix:///x", "10.0.0.1"),
                 "h2": Host("h2", "unix:///y", "10.0.0.2")})

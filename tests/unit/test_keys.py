@@ -9,7 +9,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wake.keys import LABEL_PLAIN_LIMIT, combine, decode_inputs, encode_inputs, sha256
+from wake.build.keys import LABEL_PLAIN_LIMIT, combine, decode_inputs, encode_inputs, sha256
 
 texts = st.text(max_size=24)
 inputs = st.dictionaries(texts, texts, max_size=12)

@@ -10,11 +10,11 @@ from typing import Any
 import consul
 import pytest
 
-from wake import clusters, hosts, membership
-from wake.clusters import Cluster
+from wake.cluster import clusters, hosts, membership
+from wake.cluster.clusters import Cluster
+from wake.cluster.hosts import Host
+from wake.cluster.membership import Facts
 from wake.errors import UsageError, WakeError
-from wake.hosts import Host
-from wake.membership import Facts
 
 CLUSTER = Cluster("c1", "10.213.0.2:8500", hosts=("h1", "h2", "h3"))
 

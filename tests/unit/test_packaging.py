@@ -24,8 +24,9 @@ def test_wheel_carries_platforms_and_finds_them(tmp_path: Path) -> None:
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
     # Run from the unpacked wheel alone (not the checkout): platforms come from inside it.
-    probe = ("import wake.platforms as p; print(p.builtin_dir()); "
-             "print(sorted(p.load_all())); import wake.services as s; print(s.source_dir())")
+    probe = ("import wake.build.platforms as p; print(p.builtin_dir()); "
+             "print(sorted(p.load_all())); import wake.cluster.services as s; "
+             "print(s.source_dir())")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin",
                                           "WAKE_HOME": str(tmp_path / "home")}, check=True)

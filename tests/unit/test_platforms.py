@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from wake import manifest, platforms
+from wake import manifest
+from wake.build import platforms
+from wake.build.platforms import Platform
 from wake.errors import UsageError, WakeError
-from wake.platforms import Platform
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wake import settings as settings_mod
-from wake import stages, workspace
-from wake.planner import Planner
-from wake.tree import HashCache
+from wake.build import stages, workspace
+from wake.build.materialize import Materializer
+from wake.build.tree import HashCache
 
 NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
 TREES = st.dictionaries(
@@ -48,7 +48,7 @@ def write_app(folder: Path, files: dict[str, bytes], order_seed: int,
 
 def keys(workspace_file: Path) -> dict[str, str]:
     graph = stages.build_graph(workspace.load(workspace_file))
-    planner = Planner(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
+    planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
                       cache=HashCache(workspace_file.parent / "hashes.sqlite"))
     planner._base_id = "sha256:" + "0" * 64  # the engine's answer, fixed for the test
     return {node: planner.get(node).key for node in graph}
@@ -122,7 +122,7 @@ def test_build_context_dockerfile_keeps_every_instruction_on_its_own_line(
 
     ws = write_app(tmp_path / "shop", {"app.py": b"x"}, 0)
     graph = stages.build_graph(workspace.load(ws))
-    planner = Planner(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
+    planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
                       cache=HashCache(tmp_path / "hashes.sqlite"))
     planner._base_id = "sha256:" + "0" * 64
     for node in graph:

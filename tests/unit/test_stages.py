@@ -9,10 +9,10 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from wake import stages, workspace
+from wake.build import stages, workspace
+from wake.build.workspace import Workspace
 from wake.errors import UsageError
 from wake.manifest import CronJob
-from wake.workspace import Workspace
 
 
 def make_app(root: Path, name: str, detect_file: str, **fields: Any) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wake.session import Session
+from wake.build.session import Session
 from wake.tasks import build_tasks
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wake import tree
-from wake.tree import HashCache, TreeFile, hash_tree, walk
+from wake.build import tree
+from wake.build.tree import HashCache, TreeFile, hash_tree, walk
 
 
 def write(root: Path, rel: str, content: bytes | str = b"x\n", mode: int | None = None) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wake import workspace
+from wake.build import workspace
 from wake.errors import ManifestError, UsageError
 
 

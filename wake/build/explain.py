@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import UsageError
 from . import stages
 from .builder import CURRENT, PULL, Builder
-from .errors import UsageError
 from .session import Session, quiet_builder
 
 
@@ -47,13 +47,13 @@ def _label(name: str) -> str:
 
 def reasons_for(builder: Builder, node: str) -> tuple[str, list[str]]:
     """(state, reasons) for one stage: why it is current, pulled or rebuilt."""
-    mat = builder.planner.get(node)
+    mat = builder.materializer.get(node)
     state = builder.state(node)
     if state == CURRENT:
         return state, ["up to date: an image with its key is in the engine"]
     if state == PULL:
         return state, ["its key is in the registry cache: it will be pulled, not built"]
-    old = builder.index.recorded_inputs(node, builder.planner.client)
+    old = builder.index.recorded_inputs(node, builder.materializer.client)
     if old is None:
         return state, ["never built: no image of this stage is in the engine"]
     reasons = diff_inputs(old, mat.inputs)

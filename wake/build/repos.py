@@ -13,9 +13,9 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from .errors import WakeError
+from ..errors import WakeError
+from ..settings import wake_home
 from .keys import sha256
-from .settings import wake_home
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh"}
 

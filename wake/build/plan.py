@@ -23,10 +23,10 @@ class Step:
 
 def make_plan(builder: Builder) -> list[Step]:
     steps = []
-    for node in stages.ordered(builder.planner.graph):
+    for node in stages.ordered(builder.materializer.graph):
         state, reasons = reasons_for(builder, node)
         steps.append(Step(node, ACTIONS[state], tuple(reasons),
-                          builder.planner.get(node).tag))
+                          builder.materializer.get(node).tag))
     return steps
 
 

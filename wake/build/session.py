@@ -1,4 +1,4 @@
-"""One build session: workspace, graph, planner and builder wired together.
+"""One build session: workspace, graph, materializer and builder wired together.
 
 Created lazily so `doit list` never talks to the engine or hashes a tree.
 """
@@ -11,10 +11,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import engine, settings, stages, workspace
+from .. import engine, settings
+from ..settings import Settings
+from . import stages, workspace
 from .builder import Builder, stderr_say
-from .planner import Planner
-from .settings import Settings
+from .materialize import Materializer
 from .tree import HashCache
 
 
@@ -37,14 +38,14 @@ class Session:
         return stages.build_graph(self.workspace, list(self.only) or None)
 
     @cached_property
-    def planner(self) -> Planner:
-        return Planner(self.graph, self.settings, engine.connect, HashCache())
+    def materializer(self) -> Materializer:
+        return Materializer(self.graph, self.settings, engine.connect, HashCache())
 
     @cached_property
     def builder(self) -> Builder:
-        return Builder(self.planner)
+        return Builder(self.materializer)
 
 
 def quiet_builder(session: Session) -> Builder:
     """A builder whose messages go to stderr (for commands that print data on stdout)."""
-    return Builder(session.planner, say=stderr_say)
+    return Builder(session.materializer, say=stderr_say)

@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WakeError
-from .statefile import private_folder, write_atomically
+from ..errors import WakeError
+from ..statefile import private_folder, write_atomically
 
 
 @dataclass(frozen=True)

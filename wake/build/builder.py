@@ -16,9 +16,9 @@ from typing import Any
 
 import docker
 
-from . import engine, registry
+from .. import engine, registry
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
-from .planner import Materialized, Planner
+from .materialize import Materialized, Materializer
 
 REUSED, PULLED, BUILT = "reused", "pulled", "built"
 # What a stage would do: nothing, pull it, or build it.
@@ -87,9 +87,9 @@ SMALL_GRAPH = 600
 
 
 class Builder:
-    def __init__(self, planner: Planner, say: Callable[[str], None] = _say_default,
+    def __init__(self, materializer: Materializer, say: Callable[[str], None] = _say_default,
                  verbose: bool | None = None, batch: bool | None = None) -> None:
-        self.planner = planner
+        self.materializer = materializer
         self.say = say
         self.verbose = bool(os.environ.get("WAKE_VERBOSE")) if verbose is None else verbose
         # Build without Docker's layer cache (a truly cold build; benchmarks use it).
@@ -105,14 +105,14 @@ class Builder:
         """Every wake image of the engine (one list call; explain and plan use it)."""
         if self._index is None or not self._index.complete:
             with engine.translate("list images"):
-                rows = self.planner.client.api.images(filters={"label": "wake.key"})
+                rows = self.materializer.client.api.images(filters={"label": "wake.key"})
             self.api_calls += 1
             self._index = EngineIndex(rows)
         return self._index
 
     def _use_batch(self) -> bool:
         if self._batch is None:
-            self._batch = self.planner.graph.number_of_nodes() > SMALL_GRAPH
+            self._batch = self.materializer.graph.number_of_nodes() > SMALL_GRAPH
         return self._batch
 
     def has_tag(self, tag: str) -> bool:
@@ -131,14 +131,14 @@ class Builder:
 
     def state(self, node: str) -> str:
         """What ensure() would do for this stage, without doing it."""
-        mat = self.planner.get(node)
+        mat = self.materializer.get(node)
         if self.has_tag(mat.tag):
             return CURRENT
         return PULL if self._in_registry(mat) else BUILD
 
     def _in_registry(self, mat: Materialized) -> bool:
         """Asked once per tag: doit's uptodate check and the action both want it."""
-        reg = self.planner.settings.registry
+        reg = self.materializer.settings.registry
         if not reg:
             return False
         if mat.tag not in self._registry_has:
@@ -147,15 +147,15 @@ class Builder:
         return self._registry_has[mat.tag]
 
     def ensure(self, node: str) -> Outcome:
-        mat = self.planner.get(node)
+        mat = self.materializer.get(node)
         started = time.monotonic()
         state = self.state(node)
         if state == CURRENT:
             action = REUSED
         elif state == PULL:
-            self.say(f"pulling {node} from {self.planner.settings.registry}")
-            assert self.planner.settings.registry
-            registry.pull(self.planner.client, self.planner.settings.registry, mat.tag)
+            self.say(f"pulling {node} from {self.materializer.settings.registry}")
+            assert self.materializer.settings.registry
+            registry.pull(self.materializer.client, self.materializer.settings.registry, mat.tag)
             action = PULLED
         else:
             self._build(mat)
@@ -173,7 +173,7 @@ class Builder:
         if self._index is None:
             self._index = EngineIndex([], complete=False)
         if tag not in self._index.tags:
-            attrs = engine.inspect(self.planner.client, tag)
+            attrs = engine.inspect(self.materializer.client, tag)
             self.api_calls += 1
             if attrs is not None:
                 self._index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
@@ -195,12 +195,12 @@ class Builder:
         with tempfile.TemporaryFile() as context:
             mat.write_context(context)
             context.seek(0)
-            engine.build(self.planner.client, context, mat.tag, node, on_line,
+            engine.build(self.materializer.client, context, mat.tag, node, on_line,
                          nocache=self.nocache)
-        reg = self.planner.settings.registry
+        reg = self.materializer.settings.registry
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")
-            registry.push(self.planner.client, reg, mat.tag)
+            registry.push(self.materializer.client, reg, mat.tag)
 
 
 def stderr_say(line: str) -> None:

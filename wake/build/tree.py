@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .settings import wake_home
+from ..settings import wake_home
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import networkx as nx
 
+from ..errors import WakeError
 from . import stages
-from .errors import WakeError
 from .plan import Step
 from .session import Session, quiet_builder
 

@@ -20,8 +20,13 @@ import consul
 import docker
 import requests
 
-from . import clusters, engine, hosts, services
-from .cluster import (
+from .. import engine
+from ..errors import UsageError, WakeError
+from ..settings import wake_home
+from . import clusters, hosts, services
+from .clusters import Cluster
+from .hosts import Host
+from .lifecycle import (
     CONSUL_HTTP_PORT,
     CONSUL_PORTS,
     GOSSIP_KEY_FILE,
@@ -41,10 +46,6 @@ from .cluster import (
     run_service,
     trust_ca,
 )
-from .clusters import Cluster
-from .errors import UsageError, WakeError
-from .hosts import Host
-from .settings import wake_home
 from .status import answering, is_encrypted
 
 Say = Callable[[str], None]

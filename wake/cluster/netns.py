@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError, WakeError
 from . import tls
-from .errors import UsageError, WakeError
 
 PREFIX = "wake-"
 BRIDGE = "wake0"

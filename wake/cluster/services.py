@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from . import stages
-from .errors import WakeError
-from .settings import wake_home
+from ..build import stages
+from ..errors import WakeError
+from ..settings import wake_home
 
 CONSUL = "wake-consul"
 RSYSLOG = "wake-rsyslog"
@@ -29,7 +29,7 @@ FOLDERS = {CONSUL: "consul", RSYSLOG: "rsyslog", REGISTRY: "registry"}
 @cache
 def source_dir() -> Path:
     """services/ inside an installed wheel, or at the top of a checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the wake package
     for candidate in (here / "services", here.parent / "services"):
         if (candidate / "consul" / "manifest.json").is_file():
             return candidate
@@ -92,13 +92,13 @@ class ServiceImages:
 
 def build(say: Callable[[str], None] | None = None) -> ServiceImages:
     """Build (or find up to date) the three service images; returns their tags."""
-    from .builder import Builder
-    from .session import Session
+    from ..build.builder import Builder
+    from ..build.session import Session
 
     session = Session(workspace_file=materialize())
-    builder = Builder(session.planner, say=say) if say else session.builder
+    builder = Builder(session.materializer, say=say) if say else session.builder
     for node in stages.ordered(session.graph):
         builder.ensure(node)
-    tags = {app: session.planner.get(stages.app_task(app, f"release-{process}")).tag
+    tags = {app: session.materializer.get(stages.app_task(app, f"release-{process}")).tag
             for app, process in PROCESSES.items()}
     return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY])

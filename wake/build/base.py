@@ -13,8 +13,8 @@ from pathlib import Path
 
 import docker
 
-from . import engine
-from .errors import WakeError
+from .. import engine
+from ..errors import WakeError
 
 DEB822_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 LEGACY_SOURCES = Path("/etc/apt/sources.list")

@@ -19,14 +19,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import manifest as manifest_mod
+from .. import manifest as manifest_mod
+from ..errors import UsageError
+from ..manifest import Manifest
+from ..settings import wake_home
 from . import platforms as platforms_mod
 from . import repos
-from .errors import UsageError
 from .keys import sha256
-from .manifest import Manifest
 from .platforms import Platform
-from .settings import wake_home
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,11 +17,12 @@ from typing import IO, Any
 import docker
 import networkx as nx
 
-from . import aptfile, engine, repos
-from .errors import WakeError
+from .. import engine
+from ..errors import WakeError
+from ..settings import Settings
+from . import aptfile, repos
 from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inputs, sha256
 from .platforms import builtin_dir
-from .settings import Settings
 from .stages import (
     APP_COMPILE,
     APP_RELEASE,
@@ -128,7 +129,7 @@ def _file_digest(path: Path) -> str:
     return sha256(path.read_bytes())
 
 
-class Planner:
+class Materializer:
     """Materializes stages on demand, each at most once per run."""
 
     def __init__(self, graph: nx.DiGraph, settings: Settings,

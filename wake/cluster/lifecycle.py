@@ -27,12 +27,13 @@ from typing import Any
 import docker
 import requests
 
-from . import clusters, engine, hosts, services, tls
+from .. import engine
+from ..errors import UsageError, WakeError
+from ..settings import wake_home
+from ..statefile import write_atomically
+from . import clusters, hosts, services, tls
 from .clusters import Cluster
-from .errors import UsageError, WakeError
 from .hosts import Host
-from .settings import wake_home
-from .statefile import write_atomically
 
 Say = Callable[[str], None]
 

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 import docker
 from docker import DockerClient
 
+from ..errors import UsageError, WakeError
+from ..settings import wake_home
+from ..statefile import locked, write_atomically
 from . import netns
-from .errors import UsageError, WakeError
-from .settings import wake_home
-from .statefile import locked, write_atomically
 
 FILE = "hosts.json"
 VERSION = 1

@@ -16,10 +16,10 @@ import consul
 import docker
 import requests
 
-from .cluster import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
+from ..errors import WakeError
 from .clusters import Cluster
-from .errors import WakeError
 from .hosts import Host
+from .lifecycle import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
 
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 WORST = ("critical", "warning", "maintenance", "passing")

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from .errors import UsageError, WakeError
+from ..errors import UsageError, WakeError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +33,7 @@ PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version")
 @cache
 def builtin_dir() -> Path:
     """platforms/ inside an installed wheel, or at the top of a checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the wake package
     for candidate in (here / "platforms", here.parent / "platforms"):
         if (candidate / COMMON).is_dir():
             return candidate

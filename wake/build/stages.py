@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .errors import UsageError
-from .manifest import CronJob, Process
+from ..errors import UsageError
+from ..manifest import CronJob, Process
 from .platforms import Platform
 from .workspace import App, Workspace
 

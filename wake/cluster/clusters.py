@@ -24,9 +24,9 @@ from typing import Any
 import consul
 import requests
 
-from .errors import UsageError, WakeError
-from .settings import wake_home
-from .statefile import locked, write_atomically
+from ..errors import UsageError, WakeError
+from ..settings import wake_home
+from ..statefile import locked, write_atomically
 
 FILE = "clusters.json"
 VERSION = 1

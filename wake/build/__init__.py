@@ -1,0 +1,1 @@
+"""Building: the workspace, stage graph, keys, materializing and building images."""
