@@ -143,7 +143,7 @@ def cmd_clusters_show(args: argparse.Namespace) -> int:
     print(f"token    {'(set)' if cluster.token else '(none)'}")
     try:
         leader = clusters.check_consul(cluster)
-        peers = cluster.client().status.peers()
+        peers = cluster.agent().peers()
         print(f"leader   {leader}")
         print(f"servers  {', '.join(sorted(peers))}")
     except WakeError as exc:
@@ -176,12 +176,11 @@ def cmd_hosts_add(args: argparse.Namespace) -> int:
 
 def cmd_hosts_create(args: argparse.Namespace) -> int:
     from .cluster import hosts
-    from .cluster.netns import TLS_PORT, NetnsHost
 
-    host = hosts.create(args.name, args.driver, say=_stderr)
+    host, notes = hosts.create(args.name, args.driver, say=_stderr)
     print(f"created host {host.name}: {host.docker} (address {host.address})")
-    print(f"  its engine also answers on tcp://{host.address}:{TLS_PORT} with TLS: "
-          f"--tls {NetnsHost(host.name).tls_dir}")
+    for note in notes:
+        print(f"  {note}")
     return 0
 
 
@@ -198,11 +197,13 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
     known_clusters = clusters.load()
     for host in known.values():
         try:
-            client = host.client(timeout=3)
-            cpus, memory = hosts.capacity(client)
-            client.close()
+            engine = host.engine(timeout=3)
+            try:
+                cpus, memory = engine.capacity()
+            finally:
+                engine.close()
             state = f"up ({cpus} cpu, {memory / 2**30:.1f} GiB)"
-        except Exception:  # noqa: BLE001 - any failure means "does not answer" here
+        except WakeError:
             state = "down"
         cluster_names = ",".join(clusters.clusters_of(host.name, known_clusters)) or "-"
         print(f"{host.name:<20} {host.driver:<9} {host.address:<16} {state:<26} "

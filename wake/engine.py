@@ -1,7 +1,8 @@
-"""The boundary with the Docker engine: connect, build, inspect, run.
+"""The boundary with Docker engines: the only module that imports the docker SDK.
 
-Docker SDK errors are translated to DockerError/BuildError here, so nothing
-above this module sees a docker.errors exception.
+`connect()` gives an `Engine`: one engine's images and containers through typed methods
+that raise only `DockerError` / `BuildError`, never a docker.errors or requests exception.
+Everything else in wake (builds, clusters, deploys) goes through it.
 """
 
 from __future__ import annotations
@@ -10,124 +11,375 @@ import io
 import os
 import re
 import tarfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import docker
 import docker.errors
+import docker.tls
+import requests
 
 from .errors import BuildError, DockerError
 
 LineSink = Callable[[str], None]
+DEFAULT_TIMEOUT = 600.0
+TEMPORARY_LABEL = "wake.temporary"
 
 
 @contextmanager
-def translate(action: str) -> Iterator[None]:
+def translate(action: str, where: str = "") -> Iterator[None]:
     """Turn Docker SDK and connection errors into a DockerError naming the action."""
+    prefix = f"docker{f' ({where})' if where else ''}: {action}"
     try:
         yield
     except docker.errors.APIError as exc:
         reason = exc.explanation or str(exc)
-        raise DockerError(f"docker: {action}: {reason}") from None
+        raise DockerError(f"{prefix}: {reason}") from None
     except docker.errors.DockerException as exc:
-        raise DockerError(f"docker: {action}: {exc}") from None
-    except (ConnectionError, OSError) as exc:
-        raise DockerError(f"docker: {action}: cannot reach the engine ({exc})") from None
+        raise DockerError(f"{prefix}: {exc}") from None
+    except (requests.exceptions.RequestException, ConnectionError, OSError) as exc:
+        raise DockerError(f"{prefix}: cannot reach the engine ({exc})") from None
 
 
-def connect(base_url: str | None = None) -> docker.DockerClient:
-    """A client for DOCKER_HOST (or base_url); fails with a hint when no engine answers."""
+@dataclass(frozen=True)
+class TLSFiles:
+    """A client certificate and the CA the engine's certificate must be signed by."""
+
+    ca: str
+    cert: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    name: str
+    image: str
+    status: str  # created | running | exited | ...
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _container(c: Any) -> Container:
+    attrs = c.attrs
+    return Container(str(c.id), str(c.name), str(attrs["Config"]["Image"]), str(c.status),
+                     dict(attrs["Config"].get("Labels") or {}))
+
+
+def connect(base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+            tls: TLSFiles | None = None, version: str | None = None,
+            use_ssh_client: bool = False, name: str = "") -> Engine:
+    """An engine at `base_url` (else DOCKER_HOST, else the local socket), pinged now.
+
+    `name` (a host's name) goes into error messages. `version` skips the version
+    request; with TLS, requests' environment (REQUESTS_CA_BUNDLE, set on machines behind a
+    TLS-intercepting proxy, would replace the engine's CA: requests#3829) is ignored.
+    """
+    where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    kwargs: dict[str, Any] = {"base_url": where, "timeout": timeout}
+    if tls:
+        kwargs["tls"] = docker.tls.TLSConfig(client_cert=(tls.cert, tls.key), ca_cert=tls.ca,
+                                             verify=True)
+        kwargs["version"] = "1.24"  # no request before trust_env is off (below)
+    if version:
+        kwargs["version"] = version
+    if use_ssh_client:
+        kwargs["use_ssh_client"] = True  # the system's ssh, its config and agent
+    label = f"host {name}: the engine at {where}" if name else f"the Docker engine at {where}"
     try:
-        client = (docker.DockerClient(base_url=base_url, timeout=600) if base_url
-                  else docker.from_env(timeout=600))
+        client = (docker.DockerClient(**kwargs) if base_url or tls or use_ssh_client
+                  else docker.from_env(timeout=int(timeout)))
+        if tls:
+            client.api.trust_env = False
+            api: Any = client.api
+            api._version = api._retrieve_server_version()
         client.ping()
-    except docker.errors.DockerException as exc:
-        where = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    except (docker.errors.DockerException, requests.exceptions.RequestException,
+            OSError) as exc:
         reason = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in reason and tls:
+            raise DockerError(f"{label} failed TLS verification against {tls.ca} (its "
+                              "certificate is not signed by that CA, or not for this "
+                              "address); is --tls the folder of this engine's "
+                              "certificates?") from None
         if where.startswith("unix://") and not os.path.exists(where.removeprefix("unix://")):
             reason = "no socket there"
-        raise DockerError(
-            f"cannot reach a Docker engine at {where} ({reason}). Start one "
-            "(scripts/ensure-env.sh does) or set DOCKER_HOST") from None
-    return client
+        hint = "" if name else (". Start one (scripts/ensure-env.sh does) or set DOCKER_HOST")
+        raise DockerError(f"{label} does not answer ({reason}){hint}") from None
+    return Engine(client, name or where)
 
 
-def inspect(client: docker.DockerClient, ref: str) -> dict[str, Any] | None:
-    """An image's attributes, or None; the low-level call (the SDK's model objects
-    triple the cost, which shows when thousands of stages are checked)."""
-    with translate(f"inspect image {ref}"):
-        try:
-            attrs: dict[str, Any] = client.api.inspect_image(ref)  # type: ignore[no-untyped-call]
-            return attrs
-        except docker.errors.ImageNotFound:
-            return None
+def answers(base_url: str, timeout: float = 3.0) -> bool:
+    """Whether an engine answers a ping at `base_url` (for waits; never raises)."""
+    try:
+        connect(base_url, timeout=timeout).close()
+    except DockerError:
+        return False
+    return True
 
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
-def build(client: docker.DockerClient, context: bytes | IO[bytes], tag: str, stage: str,
-          on_line: LineSink | None = None, nocache: bool = False) -> None:
-    """Build an image from a context tar (classic builder), streaming output lines.
+class Engine:
+    """One Docker engine. Methods raise DockerError (BuildError for builds) only."""
 
-    On failure, raises BuildError naming the stage, the failing step and its output.
-    """
-    step = ""
-    step_output: list[str] = []
-    image_id: str | None = None  # from the stream; saves an inspect when present
-    with translate(f"build {stage}"):
-        fileobj = io.BytesIO(context) if isinstance(context, bytes) else context
-        stream = client.api.build(fileobj=fileobj, custom_context=True, tag=tag, rm=True,
-                                  forcerm=True, decode=True, pull=False, nocache=nocache)
-        for chunk in stream:
-            text = chunk.get("stream", "")
-            if text:
-                for line in text.splitlines():
-                    if _STEP.match(line):
-                        step, step_output = line, []
-                    else:
-                        step_output.append(line)
-                    if on_line:
-                        on_line(line)
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = str(chunk["aux"]["ID"])
-            if "error" in chunk:
-                tail = "\n".join(f"    {line}" for line in step_output[-40:])
-                raise BuildError(f"build of {stage} failed at {step or 'the start'}\n"
-                                 f"{tail}\n  error: {chunk['error'].strip()}")
-    if image_id is None and inspect(client, tag) is None:
-        raise BuildError(f"build of {stage} finished without an image")
+    def __init__(self, client: Any, where: str) -> None:
+        self._client = client
+        self.where = where
+        self.api_calls = 0  # image and container queries (benchmarks report them)
+
+    def __repr__(self) -> str:
+        return f"Engine({self.where})"
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self._client.close()
+
+    def _translate(self, action: str) -> Any:
+        return translate(action, self.where)
+
+    # --- the engine -----------------------------------------------------------------
+
+    def capacity(self) -> tuple[int, int]:
+        """(cpus, memory in bytes) as the engine reports them."""
+        with self._translate("read the engine's info"):
+            info = self._client.info()
+        return int(info.get("NCPU", 0)), int(info.get("MemTotal", 0))
+
+    # --- images -----------------------------------------------------------------------
+
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        """An image's attributes, or None; the low-level call (the SDK's model objects
+        triple the cost, which shows when thousands of stages are checked)."""
+        self.api_calls += 1
+        with self._translate(f"inspect image {ref}"):
+            try:
+                attrs: dict[str, Any] = self._client.api.inspect_image(ref)
+                return attrs
+            except docker.errors.ImageNotFound:
+                return None
+
+    def images(self, label: str | None = None, name: str | None = None
+               ) -> list[dict[str, Any]]:
+        """Image list rows (Id, RepoTags, Labels, Size, Created), by label or name."""
+        self.api_calls += 1
+        with self._translate("list images"):
+            rows: list[dict[str, Any]] = self._client.api.images(
+                name=name, filters={"label": label} if label else None)
+            return rows
+
+    def build(self, context: bytes | IO[bytes], tag: str, stage: str,
+              on_line: LineSink | None = None, nocache: bool = False) -> None:
+        """Build an image from a context tar (classic builder), streaming output lines.
+
+        On failure, raises BuildError naming the stage, the failing step and its output.
+        """
+        step = ""
+        step_output: list[str] = []
+        image_id: str | None = None  # from the stream; saves an inspect when present
+        with self._translate(f"build {stage}"):
+            fileobj = io.BytesIO(context) if isinstance(context, bytes) else context
+            stream = self._client.api.build(fileobj=fileobj, custom_context=True, tag=tag,
+                                            rm=True, forcerm=True, decode=True, pull=False,
+                                            nocache=nocache)
+            for chunk in stream:
+                text = chunk.get("stream", "")
+                if text:
+                    for line in text.splitlines():
+                        if _STEP.match(line):
+                            step, step_output = line, []
+                        else:
+                            step_output.append(line)
+                        if on_line:
+                            on_line(line)
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = str(chunk["aux"]["ID"])
+                if "error" in chunk:
+                    tail = "\n".join(f"    {line}" for line in step_output[-40:])
+                    raise BuildError(f"build of {stage} failed at {step or 'the start'}\n"
+                                     f"{tail}\n  error: {chunk['error'].strip()}")
+        if image_id is None and self.inspect(tag) is None:
+            raise BuildError(f"build of {stage} finished without an image")
+
+    def import_tar(self, stream: IO[bytes], image: str, changes: list[str]) -> None:
+        """`docker import` of a root filesystem tar stream as `image` (repo:tag)."""
+        repository, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] \
+            else (image, "", "latest")
+        with self._translate(f"import {image}"):
+            self._client.api.import_image(src=stream, repository=repository, tag=tag,
+                                          changes=changes, stream_src=True)
+
+    def tag(self, source: str, target: str) -> None:
+        repository, tag = target.rsplit(":", 1)
+        with self._translate(f"tag {source} as {target}"):
+            self._client.api.tag(source, repository, tag)
+
+    def untag(self, ref: str) -> None:
+        """Remove a tag, keeping the image's layers (and its other tags)."""
+        with self._translate(f"remove tag {ref}"):
+            self._client.api.remove_image(ref, noprune=True)
+
+    def push(self, ref: str) -> None:
+        repository, tag = ref.rsplit(":", 1)
+        with self._translate(f"push {ref}"):
+            for chunk in self._client.api.push(repository, tag, stream=True, decode=True):
+                if "error" in chunk:
+                    raise DockerError(f"push of {ref} failed: {chunk['error']}")
+
+    def pull(self, ref: str) -> None:
+        repository, tag = ref.rsplit(":", 1)
+        with self._translate(f"pull {ref}"):
+            for chunk in self._client.api.pull(repository, tag, stream=True, decode=True):
+                if "error" in chunk:
+                    raise DockerError(f"pull of {ref} failed: {chunk['error']}")
+
+    def copy_images_to(self, target: Engine, tags: list[str], say: LineSink) -> None:
+        """docker save | docker load of the tags `target` lacks (one stream: layers the
+        images share travel once)."""
+        missing = [t for t in tags if target.inspect(t) is None]
+        if not missing:
+            return
+        size = sum(int((self.inspect(t) or {}).get("Size", 0)) for t in missing)
+        say(f"{target.where}: loading {len(missing)} image{'s' if len(missing) > 1 else ''} "
+            f"({size / 1e6:.0f} MB)")
+        with self._translate(f"copy images to {target.where}"):
+            # docker-py's get_image saves one image; /images/get takes several.
+            api = self._client.api
+            response = api._get(api._url("/images/get"), params={"names": missing},
+                                stream=True)
+            api._raise_for_status(response)
+            for line in target._client.api.load_image(response.iter_content(1 << 20)):
+                if isinstance(line, dict) and line.get("error"):
+                    raise DockerError(f"{target.where}: docker load failed: {line['error']}")
+
+    def read_file(self, image: str, path: str) -> bytes:
+        """One file out of an image, without running it (create, copy out, remove)."""
+        with self._translate(f"copy {path} out of {image}"):
+            container = self._client.containers.create(image, command=["true"],
+                                                       labels={TEMPORARY_LABEL: "1"})
+            try:
+                stream, _ = container.get_archive(path)
+                archive = io.BytesIO(b"".join(stream))
+            finally:
+                container.remove(force=True)
+        with tarfile.open(fileobj=archive) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member else None
+            if handle is None:
+                raise DockerError(f"docker: {path} in {image} is not a regular file")
+            return handle.read()
+
+    # --- containers -------------------------------------------------------------------
+
+    def run_once(self, image: str, command: list[str] | str, env: dict[str, str] | None = None,
+                 binds: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                 timeout: float = 600, **options: Any) -> tuple[int, str]:
+        """Run a throwaway container to completion; return its exit code and output.
+        `binds` maps host folders to container folders (read-write)."""
+        volumes = {host: {"bind": inside, "mode": "rw"} for host, inside in (binds or {}).items()}
+        with self._translate(f"run {command!r} in {image}"):
+            container = self._client.containers.run(
+                image, command, detach=True, environment=env or {}, volumes=volumes,
+                labels={TEMPORARY_LABEL: "1", **(labels or {})}, **options)
+            try:
+                status = container.wait(timeout=timeout)
+                output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+            finally:
+                container.remove(force=True)
+        return int(status.get("StatusCode", 1)), output
+
+    def run(self, image: str, name: str, labels: dict[str, str],
+            env: dict[str, str] | None = None, command: list[str] | None = None,
+            host_network: bool = False, hostname: str | None = None,
+            restart: bool = True, files: dict[str, bytes] | None = None,
+            cpu: float | None = None, memory_mb: int | None = None,
+            ports: dict[int, tuple[str, int]] | None = None) -> Container:
+        """Start a long-lived container `name` (replacing a leftover of that name):
+        with tini as PID 1, restarted unless stopped, with cpu/memory limits, and
+        `files` (path -> bytes, mode 0600) in place before it starts."""
+        options: dict[str, Any] = {"init": True, "labels": labels, "environment": env or {},
+                                   "hostname": hostname}
+        if restart:
+            options["restart_policy"] = {"Name": "unless-stopped"}
+        if host_network:
+            options["network_mode"] = "host"
+        if cpu:
+            options["nano_cpus"] = int(cpu * 1e9)
+        if memory_mb:
+            options["mem_limit"] = f"{memory_mb}m"
+        if ports:
+            options["ports"] = {f"{inside}/tcp": outside for inside, outside in ports.items()}
+        with self._translate(f"start {name}"):
+            with suppress(docker.errors.NotFound):  # a leftover of a failed start
+                self._client.containers.get(name).remove(force=True)
+            container = self._client.containers.create(image, command=command, name=name,
+                                                       **options)
+            if files:
+                container.put_archive("/", _tar(files))
+            container.start()
+            container.reload()
+            return _container(container)
+
+    def containers(self, labels: dict[str, str], all: bool = True) -> list[Container]:
+        """Containers carrying every one of `labels` (running only unless `all`)."""
+        self.api_calls += 1
+        with self._translate("list containers"):
+            found = self._client.containers.list(
+                all=all, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+            return [_container(c) for c in found]
+
+    def container(self, name: str) -> Container | None:
+        with self._translate(f"inspect container {name}"):
+            try:
+                return _container(self._client.containers.get(name))
+            except docker.errors.NotFound:
+                return None
+
+    def remove(self, name: str, stop_timeout: float | None = None) -> None:
+        """Remove a container (and its anonymous volumes); with `stop_timeout`, stop it
+        gracefully first (SIGTERM, then SIGKILL after that many seconds)."""
+        with self._translate(f"remove container {name}"):
+            try:
+                container = self._client.containers.get(name)
+            except docker.errors.NotFound:
+                return
+            if stop_timeout is not None:
+                with suppress(docker.errors.APIError):
+                    container.stop(timeout=int(stop_timeout))
+            container.remove(force=True, v=True)
+
+    def remove_labelled(self, labels: dict[str, str], stop_timeout: float | None = None
+                        ) -> list[Container]:
+        """Remove every container carrying `labels`; returns what was removed."""
+        removed = self.containers(labels)
+        for container in removed:
+            self.remove(container.id, stop_timeout)
+        return removed
+
+    def logs(self, name: str, tail: int = 50) -> str:
+        with self._translate(f"read the logs of {name}"):
+            data: bytes = self._client.containers.get(name).logs(tail=tail)
+            return data.decode("utf-8", "replace")
+
+    def exec(self, name: str, command: list[str]) -> tuple[int, str]:
+        """Run a command in a running container; its exit code and output."""
+        with self._translate(f"exec {command!r} in {name}"):
+            code, output = self._client.containers.get(name).exec_run(command)
+            return int(code), bytes(output).decode("utf-8", "replace")
 
 
-def run_once(client: docker.DockerClient, image: str, command: list[str] | str,
-             **kwargs: Any) -> tuple[int, str]:
-    """Run a throwaway container to completion; return its exit code and output."""
-    with translate(f"run {command!r} in {image}"):
-        labels = {"wake.temporary": "1", **kwargs.pop("labels", {})}
-        container = client.containers.run(image, command, detach=True, labels=labels,
-                                          **kwargs)
-        try:
-            status = container.wait(timeout=600)
-            output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        finally:
-            container.remove(force=True)
-    return int(status.get("StatusCode", 1)), output
+def _tar(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o600
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
-def read_file(client: docker.DockerClient, image: str, path: str) -> bytes:
-    """One file out of an image, without running it (create, copy out, remove)."""
-    with translate(f"copy {path} out of {image}"):
-        container = client.containers.create(image, command=["true"],
-                                             labels={"wake.temporary": "1"})
-        try:
-            stream, _ = container.get_archive(path)
-            archive = io.BytesIO(b"".join(stream))
-        finally:
-            container.remove(force=True)
-    with tarfile.open(fileobj=archive) as tar:
-        member = tar.next()
-        handle = tar.extractfile(member) if member else None
-        if handle is None:
-            raise DockerError(f"docker: {path} in {image} is not a regular file")
-        return handle.read()
+def close_all(engines: Iterable[Engine]) -> None:
+    for engine in engines:
+        engine.close()

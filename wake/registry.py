@@ -9,9 +9,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-import docker
-
-from . import engine
+from .engine import Engine
 from .errors import WakeError
 
 MANIFEST_TYPES = ", ".join([
@@ -49,23 +47,17 @@ def has(registry: str, repository: str, tag: str) -> bool:
                         "WAKE_REGISTRY / registry in config.toml") from None
 
 
-def push(client: docker.DockerClient, registry: str, local_tag: str) -> None:
-    repository, tag = local_tag.rsplit(":", 1)
-    remote = f"{host(registry)}/{repository}"
-    with engine.translate(f"push {remote}:{tag}"):
-        client.api.tag(local_tag, remote, tag)
-        for chunk in client.api.push(remote, tag, stream=True, decode=True):
-            if "error" in chunk:
-                raise WakeError(f"push of {remote}:{tag} failed: {chunk['error']}")
-        client.api.remove_image(f"{remote}:{tag}", noprune=True)
+def push(engine: Engine, registry: str, local_tag: str) -> None:
+    """Push a local image to the registry under the same repository and tag."""
+    remote = f"{host(registry)}/{local_tag}"
+    engine.tag(local_tag, remote)
+    engine.push(remote)
+    engine.untag(remote)
 
 
-def pull(client: docker.DockerClient, registry: str, local_tag: str) -> None:
-    repository, tag = local_tag.rsplit(":", 1)
-    remote = f"{host(registry)}/{repository}"
-    with engine.translate(f"pull {remote}:{tag}"):
-        for chunk in client.api.pull(remote, tag, stream=True, decode=True):
-            if "error" in chunk:
-                raise WakeError(f"pull of {remote}:{tag} failed: {chunk['error']}")
-        client.api.tag(f"{remote}:{tag}", repository, tag)
-        client.api.remove_image(f"{remote}:{tag}", noprune=True)
+def pull(engine: Engine, registry: str, local_tag: str) -> None:
+    """Pull an image from the registry and tag it as `local_tag`."""
+    remote = f"{host(registry)}/{local_tag}"
+    engine.pull(remote)
+    engine.tag(remote, local_tag)
+    engine.untag(remote)

@@ -39,7 +39,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def client() -> docker.DockerClient:
-    return engine.connect()
+    """The docker SDK, for tests to look at what wake did (wake itself goes through
+    wake.engine)."""
+    return docker.from_env(timeout=600)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,10 +62,10 @@ def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def base_image(client: docker.DockerClient) -> str:
     name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
-    if engine.inspect(client, name) is None:
+    if engine.connect().inspect(name) is None:
         from wake.build import base
 
-        base.bootstrap(client, name)
+        base.bootstrap(engine.connect(), name)
     return name
 
 
@@ -183,3 +185,29 @@ def build(workspace_file: Path, apps: tuple[str, ...] = ()) -> dict[str, str]:
 def tag_of(workspace_file: Path, node: str) -> str:
     session = Session(workspace_file=workspace_file)
     return session.materializer.get(node).tag
+
+
+@pytest.fixture(scope="session")
+def consul_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`consul agent -dev` on loopback with every port its own; yields host:port."""
+    binary = shutil.which("consul")
+    if binary is None:
+        pytest.fail("consul is not installed (scripts/get-consul.sh installs it)")
+    ports = {name: free_port() for name in ("http", "dns", "serf-lan", "serf-wan", "server")}
+    log = tmp_path_factory.mktemp("consul") / "consul.log"
+    with open(log, "wb") as out:
+        agent = subprocess.Popen(
+            [binary, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1",
+             f"-node=wake-test-{os.getpid()}"]
+            + [f"-{name}-port={port}" for name, port in ports.items()],
+            stdout=out, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{ports['http']}"
+    try:
+        import consul
+
+        client = consul.Consul(host="127.0.0.1", port=ports["http"])
+        wait_for(lambda: bool(client.status.leader()), timeout=30, what="consul leader")
+        yield address
+    finally:
+        agent.terminate()
+        agent.wait(timeout=30)

@@ -42,10 +42,10 @@ def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
         # The registry takes pushes from this engine.
         client = docker.from_env()
         consul_image = client.containers.get(f"wake-{name}-consul").attrs["Config"]["Image"]
-        from wake import registry
+        from wake import engine, registry
 
-        registry.push(client, "127.0.0.1:5000", consul_image)
-        registry.pull(client, "127.0.0.1:5000", consul_image)  # served back
+        registry.push(engine.connect(), "127.0.0.1:5000", consul_image)
+        registry.pull(engine.connect(), "127.0.0.1:5000", consul_image)  # served back
         again = wake(home, "cluster", "create", name, "--local")
         assert again.returncode == 2 and "exists already" in again.stderr
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from wake import registry
+from wake import engine, registry
 from wake.cluster import netns
 from wake.cluster.hosts import Host
 
@@ -46,6 +46,10 @@ class Setup:
     def host(self, name: str) -> Host:
         data = json.loads((self.home / "hosts.json").read_text())["hosts"][name]
         return Host(name, **data)
+
+    def sdk(self, name: str) -> docker.DockerClient:
+        """The docker SDK on a host's engine, for looking at what wake did there."""
+        return docker.DockerClient(base_url=self.host(name).docker)
 
     def status(self) -> tuple[int, dict[str, Any]]:
         done = wake(self.home, "cluster", "status", self.cluster, "--json")
@@ -92,7 +96,7 @@ def test_hosts_are_listed_with_their_engines(setup: Setup) -> None:
     addresses = [setup.host(n).address for n in [*setup.names, setup.extra]]
     assert len(set(addresses)) == 4
     # Each host is its own engine: it starts empty, whatever this machine's engine holds.
-    assert setup.host(setup.names[0]).client().images.list() == []
+    assert setup.sdk(setup.names[0]).images.list() == []
 
 
 def test_cluster_comes_up_from_nothing(setup: Setup) -> None:
@@ -130,7 +134,7 @@ def test_rsyslog_master_files_messages_by_host(setup: Setup) -> None:
     first = setup.host(setup.names[0])
     with socket.create_connection((first.address, 5514), timeout=5) as conn:
         conn.sendall(b"<14>Nov 25 06:00:00 web-7 shop: order 42 paid\n")
-    container = first.client().containers.get(f"wake-{setup.cluster}-rsyslog")
+    container = setup.sdk(setup.names[0]).containers.get(f"wake-{setup.cluster}-rsyslog")
 
     def filed() -> bool:
         out = container.exec_run(["cat", "/var/log/wake/web-7/shop.log"]).output
@@ -144,8 +148,8 @@ def test_image_pushed_from_here_pulls_on_every_host(setup: Setup, base_image: st
     reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
     tag = push_marker(base_image, reg)
     for name in setup.names:
-        client = setup.host(name).client()
-        registry.pull(client, reg, tag)
+        client = setup.sdk(name)
+        registry.pull(setup.host(name).engine(), reg, tag)
         out = client.containers.run(tag, ["cat", "/marker"], remove=True,
                                     labels={TEST_LABEL: "1"})
         assert out.decode().strip() == tag.rsplit(":", 1)[1], name
@@ -160,7 +164,7 @@ def push_marker(base_image: str, registry_address: str) -> str:
     image, _ = build.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag,
                                   labels={TEST_LABEL: "1"}, rm=True)
     try:
-        registry.push(build, registry_address, tag)
+        registry.push(engine.connect(), registry_address, tag)
     finally:
         build.images.remove(image.id, force=True)
     return tag
@@ -185,8 +189,8 @@ def test_a_host_joins_the_running_cluster_and_leaves(setup: Setup, base_image: s
     # Its engine trusts the cluster registry: an image pushed from here pulls there.
     reg = next(s["address"] for s in status["services"] if s["name"] == "wake-registry")
     tag = push_marker(base_image, reg)
-    client = setup.host(extra).client()
-    registry.pull(client, reg, tag)
+    client = setup.sdk(extra)
+    registry.pull(setup.host(extra).engine(), reg, tag)
     out = client.containers.run(tag, ["cat", "/marker"], remove=True, labels={TEST_LABEL: "1"})
     assert out.decode().strip() == tag.rsplit(":", 1)[1]
 
@@ -268,7 +272,7 @@ def test_destroy_removes_what_create_made(setup: Setup) -> None:
         "registry"]
     ok(wake(setup.home, "cluster", "destroy", setup.cluster, timeout=300))
     for name in setup.names:
-        left = setup.host(name).client().containers.list(
+        left = setup.sdk(name).containers.list(
             all=True, filters={"label": f"wake.cluster={setup.cluster}"})
         assert left == [], name
     assert not Path(f"/etc/docker/certs.d/{reg}").exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from wake import engine
 from wake.cluster import netns
 from wake.cluster.hosts import Host
 
@@ -111,19 +112,17 @@ def test_an_engine_over_ssh(ssh_host: SshHost, monkeypatch: pytest.MonkeyPatch,
 
     # It is that host's engine: what runs through ssh shows on its own socket.
     monkeypatch.setenv("PATH", ssh_host.path)
-    over_ssh = Host("remote", url, ssh_host.address).client()
+    over_ssh = Host("remote", url, ssh_host.address).engine()
     marker = secrets.token_hex(6)
     direct = docker.DockerClient(base_url=netns.NetnsHost(ssh_host.name).docker_url)
     try:
-        from wake.cluster.lifecycle import copy_images
-
-        copy_images(docker.from_env(), over_ssh, [base_image], "remote", lambda _line: None)
-        container = over_ssh.containers.run(base_image, ["sleep", "30"], detach=True,
-                                            name=f"wake-ssh-{marker}", labels={TEST_LABEL: "1"})
+        engine.connect().copy_images_to(over_ssh, [base_image], lambda _line: None)
+        container = over_ssh.run(base_image, f"wake-ssh-{marker}", {TEST_LABEL: "1"},
+                                 command=["sleep", "30"], restart=False)
         try:
             assert direct.containers.get(f"wake-ssh-{marker}").id == container.id
         finally:
-            container.remove(force=True)
+            over_ssh.remove(container.name)
     finally:
         over_ssh.close()
         direct.close()

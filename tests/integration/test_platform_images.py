@@ -30,7 +30,7 @@ def platform_workspace(folder: Path, platform: str) -> Path:
 
 
 def run(client: docker.DockerClient, image: str, command: list[str]) -> tuple[int, str]:
-    return engine.run_once(client, image, command, labels={TEST_LABEL: "1"})
+    return engine.connect().run_once(image, command, labels={TEST_LABEL: "1"})
 
 
 @pytest.mark.parametrize("platform", ["ruby", "python", "node", "go"])

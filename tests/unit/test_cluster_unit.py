@@ -13,12 +13,16 @@ from typing import Any
 import consul
 import pytest
 
-from wake.cluster import clusters, hosts, status
-from wake.cluster import lifecycle as cluster
+from wake import consul as consul_api
+from wake import engine
+from wake.cluster import clusters, drivers, hosts, status
+from wake.cluster import layout as cluster
 from wake.cluster.clusters import Cluster
 from wake.cluster.hosts import Host
 from wake.cluster.status import HostStatus, Server, ServiceStatus, Status
 from wake.errors import UsageError, WakeError
+
+from .fakes import agent_over
 
 # --- status: the model and its rendering -------------------------------------------------
 
@@ -110,10 +114,11 @@ HEALTH: dict[str, list[dict[str, Any]]] = {
 
 
 def _fake_consul() -> Any:
-    def service(name: str) -> tuple[str, list[dict[str, Any]]]:
+    def service(name: str, passing: bool = False) -> tuple[str, list[dict[str, Any]]]:
         return "42", HEALTH.get(name, [])
 
     return SimpleNamespace(
+        http=SimpleNamespace(),
         status=SimpleNamespace(leader=lambda: "10.213.0.2:8300"),
         agent=SimpleNamespace(self=lambda: {"Stats": {"serf_lan": {"encrypted": "true"}}},
                               members=lambda: [
@@ -133,15 +138,15 @@ def _fake_consul() -> Any:
 def fake_consul(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     asked: list[str | None] = []
 
-    def client(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
-        asked.append(address)
+    def sdk(host: str, port: int, token: str | None = None) -> Any:
+        asked.append(f"{host}:{port}")
         return _fake_consul()
 
     def no_engine(self: Host, timeout: float = 30.0) -> Any:
         raise AssertionError(f"engine of {self.name} contacted")
 
-    monkeypatch.setattr(clusters.Cluster, "client", client)
-    monkeypatch.setattr(hosts.Host, "client", no_engine)
+    monkeypatch.setattr(consul_api.sdk, "Consul", sdk)
+    monkeypatch.setattr(hosts.Host, "engine", no_engine)
     return asked
 
 
@@ -174,8 +179,8 @@ def test_collect_reads_servers_hosts_and_services(fake_consul: list[str | None])
     ({"serf_lan": {"encrypted": "true"}}, True), ({"serf_lan": {"encrypted": "false"}}, False),
     ({}, False), (None, False)])
 def test_encryption_from_the_agents_own_stats(stats: Any, encrypted: bool) -> None:
-    agent = SimpleNamespace(agent=SimpleNamespace(self=lambda: {"Stats": stats}))
-    assert status.is_encrypted(agent) is encrypted
+    agent = agent_over(SimpleNamespace(agent=SimpleNamespace(self=lambda: {"Stats": stats})))
+    assert agent.gossip_encrypted() is encrypted
     assert "gossip  NOT encrypted" in status.render(_status())
 
 
@@ -184,7 +189,7 @@ def test_collect_notes_an_engine_that_does_not_answer(
     def unreachable(self: Host, timeout: float = 30.0) -> Any:
         raise WakeError("does not answer")
 
-    monkeypatch.setattr(hosts.Host, "client", unreachable)
+    monkeypatch.setattr(hosts.Host, "engine", unreachable)
     monkeypatch.setitem(HEALTH, cluster.HOST_SERVICE, [_entry(
         "h2", "10.213.0.3", {"Address": "10.213.0.3", "Meta": {"docker": "unix:///x"}},
         [{"Status": "passing"}])])
@@ -197,7 +202,7 @@ def test_collect_notes_an_engine_that_does_not_answer(
 
 def _save_hosts(count: int, same_address: bool = False) -> list[str]:
     made = {f"h{i}": Host(f"h{i}", f"unix:///run/wake/hosts/h{i}/docker.sock",
-                          "10.213.0.9" if same_address else f"10.213.0.{i + 1}", hosts.NETNS)
+                          "10.213.0.9" if same_address else f"10.213.0.{i + 1}", drivers.NETNS)
             for i in range(1, count + 1)}
     hosts.save(made)
     return list(made)
@@ -294,7 +299,7 @@ def test_registry_port_only_matters_on_the_first_host(
 
 def test_tar_round_trip() -> None:
     files = {"etc/wake-registry/tls.crt": b"CERT\n", "etc/wake-registry/tls.key": b"\x00key"}
-    with tarfile.open(fileobj=io.BytesIO(cluster._tar(files))) as tar:
+    with tarfile.open(fileobj=io.BytesIO(engine._tar(files))) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == list(files)
         for member in members:
@@ -354,13 +359,12 @@ def test_collect_asks_again_after_an_election(
             raise consul.ConsulException("500 No cluster leader")
         return real()
 
-    def client(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
+    def sdk(host: str, port: int, token: str | None = None) -> Any:
         fake = _fake_consul()
         fake.operator.raft_config = flaky
         return fake
 
-    monkeypatch.setattr(clusters.Cluster, "client", client)
-    monkeypatch.setattr(status.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(consul_api.sdk, "Consul", sdk)
     got = status.collect(Cluster("c1", "10.213.0.2:8500"))
     assert len(calls) == 2 and len(got.servers) == 4
     calls.clear()
@@ -368,13 +372,14 @@ def test_collect_asks_again_after_an_election(
     def broken() -> Any:
         raise consul.ConsulException("500 No cluster leader")
 
-    def always(self: Cluster, timeout: float = 5.0, address: str | None = None) -> Any:
+    def always(host: str, port: int, token: str | None = None) -> Any:
         fake = _fake_consul()
         fake.operator.raft_config = broken
         return fake
 
-    monkeypatch.setattr(clusters.Cluster, "client", always)
-    with pytest.raises(WakeError, match="failed while reading the cluster's state: 500 No"):
+    monkeypatch.setattr(consul_api.sdk, "Consul", always)
+    with pytest.raises(WakeError, match="reading its state from Consul: not within 0 s .*"
+                                        "raft configuration: 500 No cluster leader"):
         status.collect(Cluster("c1", "10.213.0.2:8500"), wait=0)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wake.cluster import hosts, tls
+from wake.cluster import drivers, hosts, tls
 from wake.cluster.hosts import Host
 from wake.errors import UsageError, WakeError
 
@@ -98,8 +98,8 @@ def test_default_address_follows_the_url(url: str, address: str) -> None:
 
 def _two_hosts(tls_folder: str | None = None) -> dict[str, Host]:
     return {"h1": Host("h1", "unix:///run/wake/hosts/h1/docker.sock", "10.213.0.2",
-                       hosts.NETNS),
-            "h2": Host("h2", "tcp://10.0.0.5:2376", "10.0.0.5", hosts.EXISTING,
+                       drivers.NETNS),
+            "h2": Host("h2", "tcp://10.0.0.5:2376", "10.0.0.5", drivers.EXISTING,
                        tls_folder, tls_folder is None)}
 
 
@@ -155,7 +155,7 @@ def test_get_names_the_known_hosts(wake_home: Path) -> None:
 def test_local_is_this_machines_engine(wake_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/other.sock")
     local = hosts.get("local")
-    assert local == Host("local", "unix:///tmp/other.sock", "127.0.0.1", hosts.EXISTING)
+    assert local == Host("local", "unix:///tmp/other.sock", "127.0.0.1", drivers.EXISTING)
     monkeypatch.delenv("DOCKER_HOST")
     assert hosts.get(hosts.LOCAL).docker == "unix:///var/run/docker.sock"
     assert not hosts.path().exists()
@@ -188,7 +188,7 @@ def test_add_checks_name_and_url_before_anything(wake_home: Path) -> None:
 
 
 def test_create_knows_only_the_netns_driver(wake_home: Path) -> None:
-    with pytest.raises(UsageError, match="known drivers: netns"):
+    with pytest.raises(UsageError, match="drivers that make hosts: netns"):
         hosts.create("h1", "vbox", say=lambda _line: None)
     assert not hosts.path().exists()
 
@@ -293,4 +293,4 @@ def test_an_ssh_failure_says_what_ssh_said(fake_ssh: Path,
     monkeypatch.setenv("FAKE_SSH_FAIL", "deploy@10.0.0.5: Permission denied (publickey).")
     with pytest.raises(WakeError, match=r"does not answer: ssh: deploy@10.0.0.5: Permission "
                                         r"denied \(publickey\)\. \(wake runs"):
-        Host("r", "ssh://deploy@10.0.0.5", "10.0.0.5").client(timeout=5)
+        Host("r", "ssh://deploy@10.0.0.5", "10.0.0.5").engine(timeout=5)

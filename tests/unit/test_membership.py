@@ -16,6 +16,8 @@ from wake.cluster.hosts import Host
 from wake.cluster.membership import Facts
 from wake.errors import UsageError, WakeError
 
+from .fakes import agent_over
+
 CLUSTER = Cluster("c1", "10.213.0.2:8500", hosts=("h1", "h2", "h3"))
 
 
@@ -80,41 +82,46 @@ def _fake(rings: Any = (), ca: bytes | None = b"PEM", encrypted: bool = True) ->
             raft_config=lambda: {"Servers": [{"Node": "h2", "Address": "10.213.0.3:8300"}]},
             keyring_list=keyring_list),
         catalog=SimpleNamespace(service=service),
-        kv=SimpleNamespace(get=lambda key: ("1", {"Value": ca} if ca else None)))
+        kv=SimpleNamespace(get=lambda key: (
+            "1", {"Key": key, "Value": ca, "ModifyIndex": 7} if ca else None)))
+
+
+def _agent(*args: Any, **kwargs: Any) -> Any:
+    return agent_over(_fake(*args, **kwargs))
 
 
 def test_read_facts_from_consul() -> None:
-    facts = membership.read_facts(_fake())
+    facts = membership.read_facts(_agent())
     assert (facts.datacenter, facts.servers) == ("c1", ("10.213.0.3",))
     assert (facts.registry, facts.registry_ca) == ("10.213.0.2:5000", b"PEM")
     assert facts.service_nodes == {"h1", "h2"}  # registry/rsyslog on h1, a server on h2
     assert facts.members["h2"]["Addr"] == "10.213.0.3"
-    assert membership.read_facts(_fake(ca=None)).registry_ca is None
+    assert membership.read_facts(_agent(ca=None)).registry_ca is None
 
 
 RINGS = [{"WAN": True, "Keys": {"d2Fu": 3}}, {"WAN": False, "Keys": {"bGFu": 4}}]
 
 
 def test_gossip_key_saved_here_first_then_the_keyring(wake_home: Path) -> None:
-    assert membership.gossip_key(CLUSTER, _fake(RINGS, encrypted=False)) is None
-    assert membership.gossip_key(CLUSTER, _fake(RINGS)) == "bGFu"  # the LAN ring's
+    assert membership.gossip_key(CLUSTER, _agent(RINGS, encrypted=False)) is None
+    assert membership.gossip_key(CLUSTER, _agent(RINGS)) == "bGFu"  # the LAN ring's
     saved = wake_home / "clusters" / "c1" / "gossip.key"
     saved.parent.mkdir(parents=True)
     saved.write_text("c2F2ZWQ=\n")
-    assert membership.gossip_key(CLUSTER, _fake(RINGS)) == "c2F2ZWQ="
+    assert membership.gossip_key(CLUSTER, _agent(RINGS)) == "c2F2ZWQ="
 
 
 def test_an_unreadable_keyring_is_a_clear_error(wake_home: Path) -> None:
     down = consul.ConsulException("500 1 error occurred: node h3 failed to respond")
     with pytest.raises(WakeError, match="node h3 failed to respond.*bring stopped hosts"):
-        membership.gossip_key(CLUSTER, _fake(down))
+        membership.gossip_key(CLUSTER, _agent(down))
     with pytest.raises(WakeError, match="no LAN key listed"):
-        membership.gossip_key(CLUSTER, _fake([{"WAN": True, "Keys": {"d2Fu": 3}}]))
+        membership.gossip_key(CLUSTER, _agent([{"WAN": True, "Keys": {"d2Fu": 3}}]))
 
 
 def test_leave_refuses_service_hosts_and_strangers(
         wake_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(membership, "answering", lambda c: (_fake(), c.consul))
+    monkeypatch.setattr(Cluster, "answering", lambda self, wait=20.0: _agent())
     with pytest.raises(UsageError, match="runs a Consul server, rsyslog or the registry"):
         membership.leave(CLUSTER, "h1")
     with pytest.raises(UsageError, match="host h7 is not in cluster c1"):

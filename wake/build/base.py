@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-
-from .. import engine
+from ..engine import Engine
 from ..errors import WakeError
 
 DEB822_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -75,11 +73,11 @@ def suite_for(image: str) -> str:
     return DEFAULT_SUITE
 
 
-def bootstrap(client: docker.DockerClient, image: str, mirror: str | None = None,
+def bootstrap(engine: Engine, image: str, mirror: str | None = None,
               suite: str | None = None, force: bool = False,
               say: Callable[[str], None] = print) -> BootstrapResult:
     """Make `image` from debootstrap's minbase variant unless it already exists."""
-    existing = engine.inspect(client, image)
+    existing = engine.inspect(image)
     if existing is not None and not force:
         return BootstrapResult(image=image, image_id=str(existing["Id"]), created=False)
     suite = suite or suite_for(image)
@@ -101,7 +99,7 @@ def bootstrap(client: docker.DockerClient, image: str, mirror: str | None = None
                 if child.is_file():
                     child.unlink()
         say(f"importing {rootfs} as {image}")
-        image_id = _import(client, rootfs, image, mirror, suite)
+        image_id = _import(engine, rootfs, image, mirror, suite)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return BootstrapResult(image=image, image_id=image_id, created=True, mirror=mirror,
@@ -127,10 +125,7 @@ def _debootstrap(suite: str, rootfs: Path, mirror: str, say: Callable[[str], Non
         raise WakeError("debootstrap failed:\n" + "\n".join(f"    {t}" for t in tail))
 
 
-def _import(client: docker.DockerClient, rootfs: Path, image: str, mirror: str,
-            suite: str) -> str:
-    repository, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (
-        image, "", "latest")
+def _import(engine: Engine, rootfs: Path, image: str, mirror: str, suite: str) -> str:
     changes = [
         'CMD ["bash"]',
         "ENV LANG=C.UTF-8",
@@ -139,12 +134,10 @@ def _import(client: docker.DockerClient, rootfs: Path, image: str, mirror: str,
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
                            stdout=subprocess.PIPE)
     assert tar.stdout is not None
-    with engine.translate(f"import {image}"):
-        client.api.import_image(src=tar.stdout, repository=repository, tag=tag,
-                                changes=changes, stream_src=True)
+    engine.import_tar(tar.stdout, image, changes)
     if tar.wait() != 0:
         raise WakeError(f"tar of {rootfs} failed")
-    made = engine.inspect(client, image)
+    made = engine.inspect(image)
     if made is None:
         raise WakeError(f"docker import finished but {image} is not in the engine")
     return str(made["Id"])

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import docker
-
-from .. import engine, registry
+from .. import registry
+from ..engine import Engine
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .materialize import Materialized, Materializer
 
@@ -60,7 +59,7 @@ class EngineIndex:
         return max(rows, key=lambda r: int(r.get("Created", 0)), default=None)
 
     def recorded_inputs(self, stage_id: str,
-                        client: docker.DockerClient | None = None) -> dict[str, str] | None:
+                        client: Engine | None = None) -> dict[str, str] | None:
         """The inputs the newest image of a stage was built from. Big ones are in a
         file inside the image (named by the label), read only when asked for."""
         row = self.newest(stage_id)
@@ -70,7 +69,7 @@ class EngineIndex:
         if label.startswith(INPUTS_FILE_PREFIX):
             if client is None:
                 return None
-            data = engine.read_file(client, str(row["Id"]), label[len(INPUTS_FILE_PREFIX):])
+            data = client.read_file(str(row["Id"]), label[len(INPUTS_FILE_PREFIX):])
             return {str(k): str(v) for k, v in json.loads(data).items()}
         return decode_inputs(label)
 
@@ -104,8 +103,7 @@ class Builder:
     def index(self) -> EngineIndex:
         """Every wake image of the engine (one list call; explain and plan use it)."""
         if self._index is None or not self._index.complete:
-            with engine.translate("list images"):
-                rows = self.materializer.client.api.images(filters={"label": "wake.key"})
+            rows = self.materializer.client.images(label="wake.key")
             self.api_calls += 1
             self._index = EngineIndex(rows)
         return self._index
@@ -173,7 +171,7 @@ class Builder:
         if self._index is None:
             self._index = EngineIndex([], complete=False)
         if tag not in self._index.tags:
-            attrs = engine.inspect(self.materializer.client, tag)
+            attrs = self.materializer.client.inspect(tag)
             self.api_calls += 1
             if attrs is not None:
                 self._index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
@@ -195,8 +193,8 @@ class Builder:
         with tempfile.TemporaryFile() as context:
             mat.write_context(context)
             context.seek(0)
-            engine.build(self.materializer.client, context, mat.tag, node, on_line,
-                         nocache=self.nocache)
+            self.materializer.client.build(context, mat.tag, node, on_line,
+                                           nocache=self.nocache)
         reg = self.materializer.settings.registry
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")

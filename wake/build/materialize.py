@@ -14,10 +14,9 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
 
-import docker
 import networkx as nx
 
-from .. import engine
+from ..engine import Engine
 from ..errors import WakeError
 from ..settings import Settings
 from . import aptfile, repos
@@ -133,12 +132,12 @@ class Materializer:
     """Materializes stages on demand, each at most once per run."""
 
     def __init__(self, graph: nx.DiGraph, settings: Settings,
-                 client_factory: Callable[[], docker.DockerClient],
+                 client_factory: Callable[[], Engine],
                  cache: HashCache | None = None) -> None:
         self.graph = graph
         self.settings = settings
         self._client_factory = client_factory
-        self._client: docker.DockerClient | None = None
+        self._client: Engine | None = None
         self._cache = cache
         self._done: dict[str, Materialized] = {}
         self._base_id: str | None = None
@@ -146,7 +145,7 @@ class Materializer:
         self._apt: dict[Path, tuple[str, ...]] = {}
 
     @property
-    def client(self) -> docker.DockerClient:
+    def client(self) -> Engine:
         if self._client is None:
             self._client = self._client_factory()
         return self._client
@@ -159,7 +158,7 @@ class Materializer:
 
     def base_image_id(self) -> str:
         if self._base_id is None:
-            image = engine.inspect(self.client, self.settings.base_image)
+            image = self.client.inspect(self.settings.base_image)
             if image is None:
                 raise WakeError(f"base image {self.settings.base_image} is not in the engine; "
                                 "run `wake base bootstrap` (or docker pull it where you can)")
@@ -214,8 +213,8 @@ class Materializer:
         run = s.platform.render("run.sh.j2", context).encode()
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
                             files={"run": (run, 0o755)},
-                            late_files=lambda: {"app.tar.gz": (engine.read_file(
-                                self.client, compiled.tag, "/opt/wake/app.tar.gz"), 0o644)})
+                            late_files=lambda: {"app.tar.gz": (self.client.read_file(
+                                compiled.tag, "/opt/wake/app.tar.gz"), 0o644)})
 
     def _platform(self, s: StageDef) -> Materialized:
         inputs = {"base-image": self.base_image_id()}

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import consul
-import requests
-
+from .. import consul as consul_api
+from ..consul import Agent
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
@@ -43,19 +42,16 @@ class Cluster:
     registry: str | None = None  # the cluster's image registry (host:port)
     hosts: tuple[str, ...] = ()  # the hosts `wake cluster create` used (hosts.json names)
 
-    @property
-    def host(self) -> str:
-        return self.consul.rsplit(":", 1)[0].strip("[]")
+    def agent(self, timeout: float = consul_api.DEFAULT_TIMEOUT,
+              address: str | None = None) -> Agent:
+        """The Consul master's HTTP API (or another server's `address`), with the token."""
+        return Agent(address or self.consul, self.token, timeout)
 
-    @property
-    def port(self) -> int:
-        return int(self.consul.rsplit(":", 1)[1])
-
-    def client(self, timeout: float = 5.0, address: str | None = None) -> Any:
-        """A consul.Consul for the master (or another server's `address`)."""
-        host, port = (address or self.consul).rsplit(":", 1)
-        return consul.Consul(host=host.strip("[]"), port=int(port), token=self.token,
-                             connections_timeout=timeout)
+    def answering(self, wait: float = 20.0) -> Agent:
+        """The first of the master and the other servers that knows a leader, waiting
+        out an election (a few seconds after a server is lost)."""
+        return consul_api.first_answering([self.consul, *self.servers], self.token, wait,
+                                      f"cluster {self.name}")
 
 
 @dataclass(frozen=True)
@@ -76,19 +72,7 @@ def path() -> Path:
 
 def normalize_address(address: str) -> str:
     """'10.0.0.2' -> '10.0.0.2:8500'; rejects what is not host[:port]."""
-    text = address.strip().removeprefix("http://")
-    if not text or "/" in text or " " in text:
-        raise UsageError(f"--consul {address!r} is not HOST[:PORT] (e.g. 10.0.0.2:8500)")
-    if text.startswith("["):  # [ipv6]:port
-        return text if "]:" in text else f"{text}:{DEFAULT_PORT}"
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"--consul {address!r}: {port!r} is not a port number")
-        return f"{host}:{int(port)}"
-    if ":" in text:  # a bare IPv6 address
-        return f"[{text}]:{DEFAULT_PORT}"
-    return f"{text}:{DEFAULT_PORT}"
+    return consul_api.normalize(address, "--consul")
 
 
 def load() -> Clusters:
@@ -144,18 +128,10 @@ def _spec(c: Cluster) -> dict[str, Any]:
 
 def check_consul(cluster: Cluster, timeout: float = 5.0) -> str:
     """The leader's address, or a WakeError saying why Consul did not answer."""
-    try:
-        leader = cluster.client(timeout).status.leader()
-    except requests.exceptions.ConnectionError:
-        raise WakeError(f"nothing answers at {cluster.consul}: is Consul's HTTP API "
-                        "listening there (default port 8500)?") from None
-    except requests.exceptions.Timeout:
-        raise WakeError(f"{cluster.consul} did not answer within {timeout:g} s") from None
-    except consul.ConsulException as exc:
-        raise WakeError(f"Consul at {cluster.consul} refused: {exc}") from None
+    leader = cluster.agent(timeout).leader()
     if not leader:
         raise WakeError(f"Consul at {cluster.consul} answers but has no leader yet")
-    return str(leader)
+    return leader
 
 
 def check_name(name: str) -> None:

@@ -17,24 +17,20 @@ import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import docker
-from docker import DockerClient
-
+from .. import engine as engine_mod
+from ..engine import Engine, TLSFiles
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
-from . import netns
+from . import drivers
+from .drivers import EXISTING, Say
 
 FILE = "hosts.json"
 VERSION = 1
 NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
 TLS_FILES = ("ca.pem", "cert.pem", "key.pem")  # docker's own names (DOCKER_CERT_PATH)
-EXISTING = "existing"
-NETNS = "netns"
-DRIVERS = (EXISTING, NETNS)
 LOCAL = "local"  # the name of the host `wake cluster create --local` uses
 
 
@@ -47,38 +43,21 @@ class Host:
     tls: str | None = None  # folder with ca.pem, cert.pem, key.pem (tcp://)
     insecure: bool = False  # plain tcp:// explicitly allowed
 
-    def client(self, timeout: float = 30.0) -> DockerClient:
-        """A client for this host's engine (connects now; WakeError if it does not answer)."""
-        kwargs: dict[str, Any] = {"base_url": self.docker, "timeout": timeout}
+    def engine(self, timeout: float = 30.0) -> Engine:
+        """This host's engine (connects now; WakeError if it does not answer)."""
+        tls = None
         if self.tls:
             folder = Path(self.tls)
-            kwargs["tls"] = docker.tls.TLSConfig(
-                client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
-                ca_cert=str(folder / "ca.pem"), verify=True)
-            # No request before trust_env is off (below): the version is asked after.
-            kwargs["version"] = "1.24"
-        if self.docker.startswith("ssh://"):
-            kwargs["use_ssh_client"] = True  # the system's ssh, its config and agent
+            tls = TLSFiles(str(folder / "ca.pem"), str(folder / "cert.pem"),
+                           str(folder / "key.pem"))
+        version = None
+        ssh = self.docker.startswith("ssh://")
+        if ssh:
             # docker-py's ssh transport has no timeout and waits forever on a host that
             # does not answer or an ssh that wants a password: ask once, bounded, first.
-            kwargs["version"] = self._ssh_preflight(timeout)
-        try:
-            client = DockerClient(**kwargs)
-            if self.tls:
-                # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on machines behind
-                # a TLS-intercepting proxy) replace the engine's CA (requests#3829).
-                client.api.trust_env = False
-                api: Any = client.api
-                api._version = api._retrieve_server_version()
-            return client
-        except docker.errors.DockerException as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise WakeError(f"host {self.name}: the engine at {self.docker} failed TLS "
-                                f"verification against {self.tls}/ca.pem (its certificate "
-                                "is not signed by that CA, or not for this address); is "
-                                "--tls the folder of this engine's certificates?") from None
-            raise WakeError(f"host {self.name}: the engine at {self.docker} does not "
-                            f"answer: {exc}") from None
+            version = self._ssh_preflight(timeout)
+        return engine_mod.connect(self.docker, timeout=timeout, tls=tls, version=version,
+                                  use_ssh_client=ssh, name=self.name)
 
     def _ssh_preflight(self, timeout: float) -> str:
         """The engine's API version, asked through ssh in batch mode with a timeout."""
@@ -213,12 +192,6 @@ def get(name: str) -> Host:
     return known[name]
 
 
-def capacity(client: docker.DockerClient) -> tuple[int, int]:
-    """(cpus, memory in bytes) as the engine reports them."""
-    info = client.info()
-    return int(info.get("NCPU", 0)), int(info.get("MemTotal", 0))
-
-
 def _record(host: Host) -> None:
     with locked(path()):
         known = load()
@@ -237,40 +210,37 @@ def add(name: str, url: str, tls: str | None = None, insecure: bool = False,
         raise UsageError(f"a host named {name!r} exists already; `wake hosts rm {name}` first")
     host = Host(name, url, address or default_address(url), EXISTING,
                 str(Path(tls).resolve()) if tls else None, insecure)
-    client = host.client(timeout=10)
+    engine = host.engine(timeout=10)
     try:
-        cap = capacity(client)
-    except docker.errors.DockerException as exc:
-        raise WakeError(f"host {name}: {url} answered but refused `info`: {exc}") from None
+        cap = engine.capacity()
     finally:
-        client.close()
+        engine.close()
     _record(host)
     return host, cap
 
 
-def create(name: str, driver: str, say: netns.Say = print) -> Host:
-    """Make a new host with a driver (only `netns` for now) and record it."""
+def create(name: str, driver: str, say: Say = print) -> tuple[Host, tuple[str, ...]]:
+    """Make a new host with a driver and record it; returns it and the driver's notes."""
     check_name(name)
-    if driver != NETNS:
-        raise UsageError(f"--driver {driver!r}: known drivers: {NETNS} (use `wake hosts add "
-                         "--docker URL` for an engine that exists already)")
+    if driver not in drivers.CREATABLE:
+        raise UsageError(f"--driver {driver!r}: drivers that make hosts: "
+                         f"{', '.join(drivers.CREATABLE)} (use `wake hosts add --docker URL` "
+                         "for an engine that exists already)")
     if name in load():
         raise UsageError(f"a host named {name!r} exists already; `wake hosts rm {name}` first")
-    made = netns.create(name, say)
-    address = made.address()
-    assert address
-    host = Host(name, made.docker_url, address, NETNS)
+    made = drivers.get(driver).create(name, say)
+    host = Host(name, made.docker, made.address, driver)
     try:
         _record(host)
     except WakeError:
-        netns.destroy(name, say=lambda _line: None)
+        drivers.get(driver).destroy(name, say=lambda _line: None)
         raise
-    return host
+    return host, made.notes
 
 
-def remove(name: str, say: netns.Say = print, force: bool = False) -> Host:
-    """Forget a host; for a netns host also tear down what `create` made. A host that a
-    cluster made here still uses is refused unless `force` (then the clusters forget it)."""
+def remove(name: str, say: Say = print, force: bool = False) -> Host:
+    """Forget a host; for a host a driver made, also tear down what it made. A host that
+    a cluster made here still uses is refused unless `force` (then the clusters forget it)."""
     from . import clusters
 
     host = get(name)
@@ -281,8 +251,7 @@ def remove(name: str, say: netns.Say = print, force: bool = False) -> Host:
                          f"{using[0]}`) first, or `wake hosts rm {name} --force`")
     for cluster in using:
         clusters.record_hosts(cluster, left=(name,))
-    if host.driver == NETNS:
-        netns.destroy(name, say)
+    drivers.get(host.driver).destroy(name, say)
     with locked(path()):
         known = load()
         known.pop(name, None)
@@ -290,11 +259,13 @@ def remove(name: str, say: netns.Say = print, force: bool = False) -> Host:
     return host
 
 
-def set_running(name: str, running: bool, say: netns.Say = print) -> Host:
-    """Stop or start a netns host's engine (what a power cut or a reboot does)."""
+def set_running(name: str, running: bool, say: Say = print) -> Host:
+    """Stop or start a host's engine (what a power cut or a reboot does)."""
     host = get(name)
-    if host.driver != NETNS:
-        raise UsageError(f"host {name} is an existing engine ({host.docker}); wake only "
-                         "stops and starts the hosts it created (--driver netns)")
-    (netns.start if running else netns.stop)(netns.NetnsHost(name), say)
+    drivers.get(host.driver).set_running(name, running, say)
     return host
+
+
+def on_this_machine(host: Host) -> bool:
+    """Whether the host's engine shares this machine's /etc/docker/certs.d."""
+    return drivers.get(host.driver).on_this_machine(host.docker)

@@ -10,24 +10,19 @@ CA and is registered as `wake-host` with its capacity, exactly as at `create`.
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-import consul
-import docker
-import requests
-
-from .. import engine
+from ..consul import Agent, ConsulError, ConsulUnreachable
+from ..engine import Container, Engine, connect
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
+from ..waiting import Pending, wait_until
 from . import clusters, hosts, services
 from .clusters import Cluster
 from .hosts import Host
-from .lifecycle import (
-    CONSUL_HTTP_PORT,
+from .layout import (
     CONSUL_PORTS,
     GOSSIP_KEY_FILE,
     HOST_SERVICE,
@@ -35,20 +30,20 @@ from .lifecycle import (
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
     Layout,
+    Say,
     agent_env,
-    consul_at,
-    copy_images,
-    forget_ca,
     host_port,
     listening,
+)
+from .provision import (
+    agent_at,
+    forget_ca,
     register_host,
     remove_cluster_containers,
     run_service,
     trust_ca,
 )
-from .status import answering, is_encrypted
 
-Say = Callable[[str], None]
 JOIN_TIMEOUT = 60.0
 ALIVE = 1  # serf member status
 LEFT = 3
@@ -66,53 +61,42 @@ class Facts:
     service_nodes: frozenset[str]  # nodes running a server, rsyslog or the registry
 
 
-def read_facts(client: Any) -> Facts:
-    with _translated("read the cluster's settings"):
-        datacenter = str(client.agent.self()["Config"]["Datacenter"])
-        raft = client.operator.raft_config().get("Servers", [])
-        servers = tuple(str(s["Address"]).rsplit(":", 1)[0].strip("[]") for s in raft)
-        registry = None
-        for entry in client.catalog.service(REGISTRY_SERVICE)[1]:
-            registry = host_port(entry.get("ServiceAddress") or entry["Address"],
-                                 int(entry["ServicePort"]))
-        _, ca = client.kv.get(KV_REGISTRY_CA)
-        nodes = {str(s.get("Node", "")) for s in raft}
-        for service in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
-            nodes |= {str(e["Node"]) for e in client.catalog.service(service)[1]}
-        members = {str(m["Name"]): m for m in client.agent.members()}
-    return Facts(datacenter, servers, registry, ca["Value"] if ca else None, members,
+def read_facts(agent: Agent) -> Facts:
+    datacenter = agent.datacenter()
+    raft = agent.raft_servers()
+    servers = tuple(str(s["Address"]).rsplit(":", 1)[0].strip("[]") for s in raft)
+    registry = None
+    for entry in agent.catalog_service(REGISTRY_SERVICE):
+        registry = host_port(entry.get("ServiceAddress") or entry["Address"],
+                             int(entry["ServicePort"]))
+    ca = agent.kv_get(KV_REGISTRY_CA)
+    nodes = {str(s.get("Node", "")) for s in raft}
+    for service in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
+        nodes |= {str(e["Node"]) for e in agent.catalog_service(service)}
+    members = {str(m["Name"]): m for m in agent.members()}
+    return Facts(datacenter, servers, registry, ca.value if ca else None, members,
                  frozenset(nodes))
 
 
-def gossip_key(cluster: Cluster, client: Any) -> str | None:
+def gossip_key(cluster: Cluster, agent: Agent) -> str | None:
     """The cluster's gossip key: saved by `create` on this machine, else from Consul's
     keyring (which answers only when every member does). None: gossip is not encrypted."""
-    if not is_encrypted(client):
+    if not agent.gossip_encrypted():
         return None
     saved = wake_home() / "clusters" / cluster.name / GOSSIP_KEY_FILE
     if saved.is_file():
         return saved.read_text().strip()
     problem = "no LAN key listed"
     try:
-        for ring in client.operator.keyring_list() or []:
+        for ring in agent.keyring():
             if not ring.get("WAN") and ring.get("Keys"):
                 return str(next(iter(ring["Keys"])))
-    except (consul.ConsulException, requests.exceptions.RequestException) as exc:
-        problem = str(exc).strip()[:200]
+    except ConsulError as exc:
+        problem = str(exc)[:200]
     raise WakeError(f"cluster {cluster.name} encrypts its gossip, and its key could not be "
                     f"read from Consul's keyring ({problem}). Every agent must answer for "
                     "that: bring stopped hosts back, or join from the machine that created "
                     "the cluster")
-
-
-@contextlib.contextmanager
-def _translated(what: str) -> Any:
-    try:
-        yield
-    except requests.exceptions.RequestException as exc:
-        raise WakeError(f"{what}: Consul did not answer: {exc}") from None
-    except consul.ConsulException as exc:
-        raise WakeError(f"{what}: Consul refused: {exc}") from None
 
 
 def _check_joinable(cluster: Cluster, facts: Facts, chosen: list[Host]) -> None:
@@ -141,39 +125,30 @@ def _check_joinable(cluster: Cluster, facts: Facts, chosen: list[Host]) -> None:
                              "cluster?)")
 
 
-def _wait_member(client: Any, host: Host, container: Any, timeout: float = JOIN_TIMEOUT
-                 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.exceptions.RequestException,
-                                 consul.ConsulException):
-            member = {m["Name"]: m for m in client.agent.members()}.get(host.name)
-            # Alive in serf, and its own HTTP API answers: the host registers through it.
-            if (member and int(member.get("Status", 0)) == ALIVE and
-                    consul_at(host_port(host.address, CONSUL_HTTP_PORT), timeout=3
-                              ).agent.self()):
-                return
-        container.reload()
-        if container.status != "running":
-            break
-        time.sleep(1)
-    logs = container.logs(tail=8).decode(errors="replace").strip()
-    raise WakeError(f"host {host.name}: its Consul agent did not join within {timeout:g} s "
-                    f"(container {container.name} is {container.status}); last lines:\n"
-                    f"  {logs.replace(chr(10), chr(10) + '  ')}")
+class _AgentExited(WakeError):
+    """The joining agent's container stopped: waiting longer cannot help."""
 
 
-def _wait_passing(client: Any, node: str, timeout: float = JOIN_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.exceptions.RequestException,
-                                 consul.ConsulException):
-            for entry in client.health.service(HOST_SERVICE, passing=True)[1]:
-                if entry["Node"]["Node"] == node:
-                    return
-        time.sleep(1)
-    raise WakeError(f"host {node} joined but its wake-host service did not pass within "
-                    f"{timeout:g} s; `wake cluster status` shows its checks")
+def _wait_member(agent: Agent, host: Host, engine: Engine, container: Container,
+                 timeout: float = JOIN_TIMEOUT) -> None:
+    """Alive in serf, and its own HTTP API answers (the host registers through it); stop
+    waiting at once if the agent's container exits."""
+    def joined() -> bool:
+        member = {m["Name"]: m for m in agent.members()}.get(host.name)
+        if member and int(member.get("Status", 0)) == ALIVE and agent_at(host, 3).info():
+            return True
+        state = engine.container(container.name)
+        if state is None or state.status != "running":
+            raise _AgentExited(f"its container is {state.status if state else 'gone'}")
+        raise Pending(f"{host.name} is not an alive member yet")
+    try:
+        wait_until(joined, timeout, f"host {host.name}: its Consul agent joining",
+                   retry_on=(ConsulUnreachable,))
+    except WakeError as exc:
+        logs = engine.logs(container.name, tail=8).strip() \
+            if engine.container(container.name) else "(no container)"
+        raise WakeError(f"{exc} (container {container.name}); last lines:\n"
+                        f"  {logs.replace(chr(10), chr(10) + '  ')}") from None
 
 
 def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
@@ -181,60 +156,58 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
     if len(set(names)) != len(names):
         raise UsageError(f"{','.join(names)}: a host is named twice")
     chosen = [hosts.get(n) for n in names]
-    client, _ = answering(cluster)
-    facts = read_facts(client)
+    agent = cluster.answering()
+    facts = read_facts(agent)
     _check_joinable(cluster, facts, chosen)
-    key = gossip_key(cluster, client)
+    key = gossip_key(cluster, agent)
     images = services.build(say)
-    build = engine.connect()
-    for host in chosen:
-        engine_client = host.client()
-        try:
-            say(f"{host.name}: joining cluster {cluster.name} (datacenter "
-                f"{facts.datacenter}, servers {', '.join(facts.servers)})")
-            copy_images(build, engine_client, [images.consul], host.name, say)
+    build = connect()
+    try:
+        for host in chosen:
+            engine = host.engine()
             try:
-                env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
-                container = run_service(engine_client, Layout(cluster.name, (host,)), host,
-                                        "consul", images.consul, env)
-                _wait_member(client, host, container)
-                if facts.registry and facts.registry_ca:
-                    trust_ca(engine_client, images.consul, facts.registry, facts.registry_ca)
-                cpus, memory = hosts.capacity(engine_client)
-                register_host(host, cpus, memory)
-                _wait_passing(client, host.name)
-            except BaseException:
-                say(f"{host.name}: join failed; removing its agent")
-                _clean_host(engine_client, host, cluster.name, facts.registry, images.consul)
-                raise
-        finally:
-            engine_client.close()
-        clusters.record_hosts(cluster.name, joined=(host.name,))
-        say(f"{host.name}: in cluster {cluster.name} ({cpus} cpu, {memory / 2**30:.1f} GiB)")
+                say(f"{host.name}: joining cluster {cluster.name} (datacenter "
+                    f"{facts.datacenter}, servers {', '.join(facts.servers)})")
+                build.copy_images_to(engine, [images.consul], say)
+                try:
+                    env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
+                    container = run_service(engine, Layout(cluster.name, (host,)), host,
+                                            "consul", images.consul, env)
+                    _wait_member(agent, host, engine, container)
+                    if facts.registry and facts.registry_ca:
+                        trust_ca(engine, images.consul, facts.registry, facts.registry_ca)
+                    cpus, memory = engine.capacity()
+                    register_host(host, cpus, memory)
+                    agent.wait_passing(HOST_SERVICE, JOIN_TIMEOUT, node=host.name)
+                except BaseException:
+                    say(f"{host.name}: join failed; removing its agent")
+                    _clean_host(engine, host, cluster.name, facts.registry, images.consul)
+                    raise
+            finally:
+                engine.close()
+            clusters.record_hosts(cluster.name, joined=(host.name,))
+            say(f"{host.name}: in cluster {cluster.name} ({cpus} cpu, "
+                f"{memory / 2**30:.1f} GiB)")
+    finally:
+        build.close()
     return chosen
 
 
-def _own_filesystem(host: Host) -> bool:
-    """False for engines on this machine (netns hosts, unix sockets): they share its
-    /etc/docker/certs.d with the build engine and the other local hosts."""
-    return host.driver != hosts.NETNS and not host.docker.startswith("unix://")
-
-
-def _clean_host(client: docker.DockerClient, host: Host, name: str, registry: str | None,
+def _clean_host(engine: Engine, host: Host, name: str, registry: str | None,
                 image: str | None) -> None:
     """Stop (so a client agent leaves gracefully) and remove the cluster's containers;
-    forget the registry's CA where no other engine relies on the same file."""
-    with engine.translate("remove the cluster's containers"):
-        removed = remove_cluster_containers(client, name, graceful=True)
-    image = image or next((used for _name, used in removed), None)
-    if registry and image and _own_filesystem(host):
-        forget_ca(client, image, registry)
+    forget the registry's CA where no other engine relies on the same file (engines on
+    this machine share its /etc/docker/certs.d with the build engine)."""
+    removed = remove_cluster_containers(engine, name, graceful=True)
+    image = image or next((c.image for c in removed), None)
+    if registry and image and not hosts.on_this_machine(host):
+        forget_ca(engine, image, registry)
 
 
 def leave(cluster: Cluster, name: str, say: Say = print) -> None:
     """Take a host out: its agent leaves, its containers of the cluster go."""
-    client, _ = answering(cluster)
-    facts = read_facts(client)
+    agent = cluster.answering()
+    facts = read_facts(agent)
     if name in facts.service_nodes:
         raise UsageError(f"host {name} runs a Consul server, rsyslog or the registry of "
                          f"cluster {cluster.name}; those do not move. `wake cluster destroy "
@@ -246,22 +219,20 @@ def leave(cluster: Cluster, name: str, say: Say = print) -> None:
     cleaned = False
     if host is not None:
         try:
-            engine_client = host.client(timeout=15)
+            engine = host.engine(timeout=15)
             try:
-                with contextlib.suppress(requests.exceptions.RequestException,
-                                         consul.ConsulException):
-                    consul_at(host_port(host.address, CONSUL_HTTP_PORT)
-                              ).agent.service.deregister(HOST_SERVICE)
-                _clean_host(engine_client, host, cluster.name, facts.registry, None)
+                # If its agent is down, the catalog entry goes when it is forced out.
+                with suppress(ConsulError):
+                    agent_at(host).deregister_service(HOST_SERVICE)
+                _clean_host(engine, host, cluster.name, facts.registry, None)
                 cleaned = True
                 say(f"{name}: its Consul agent left and the cluster's containers are gone")
             finally:
-                engine_client.close()
+                engine.close()
         except WakeError as exc:
             say(f"{name}: could not clean up on its engine ({exc}); forcing it out")
     if not cleaned and member is not None:
-        with _translated(f"force {name} out of the cluster"):
-            client.agent.force_leave(name)
+        agent.force_leave(name)
         say(f"{name}: forced out of Consul (its containers stay on its engine)")
     clusters.record_hosts(cluster.name, left=(name,))
     say(f"{name}: left cluster {cluster.name}")

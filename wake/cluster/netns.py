@@ -25,13 +25,14 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import engine
 from ..errors import UsageError, WakeError
+from ..waiting import wait_until
 from . import tls
 
 PREFIX = "wake-"
@@ -278,14 +279,13 @@ def start(host: NetnsHost, say: Say = print) -> None:
     with open(host.log, "ab") as log:
         subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if host.socket.exists() and _pings(host.docker_url):
-            return
-        time.sleep(0.3)
-    tail = host.log.read_text(errors="replace").splitlines()[-5:]
-    raise WakeError(f"{host.name}: dockerd did not answer within {START_TIMEOUT:g} s; "
-                    f"last lines of {host.log}:\n  " + "\n  ".join(tail))
+    try:
+        wait_until(lambda: host.socket.exists() and engine.answers(host.docker_url),
+                   START_TIMEOUT, f"{host.name}: dockerd answering", interval=0.3)
+    except WakeError as exc:
+        tail = host.log.read_text(errors="replace").splitlines()[-5:]
+        raise WakeError(f"{exc}; last lines of {host.log}:\n  " + "\n  ".join(tail)) \
+            from None
 
 
 def _empty_config(host: NetnsHost) -> Path:
@@ -295,21 +295,6 @@ def _empty_config(host: NetnsHost) -> Path:
     return path
 
 
-def _pings(url: str) -> bool:
-    import docker
-
-    try:
-        client = docker.DockerClient(base_url=url, timeout=3)
-    except docker.errors.DockerException:
-        return False
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-    finally:
-        client.close()
-
-
 def stop(host: NetnsHost, say: Say = print) -> None:
     """Stop the host's dockerd (its containers stop with it); the namespace stays."""
     pid = host.dockerd_pid()
@@ -317,11 +302,12 @@ def stop(host: NetnsHost, say: Say = print) -> None:
         return
     say(f"{host.name}: stopping dockerd (pid {pid})")
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-            return
-        time.sleep(0.2)
+    try:
+        wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), STOP_TIMEOUT,
+                   f"{host.name}: dockerd exiting", interval=0.2)
+        return
+    except WakeError:
+        pass
     say(f"{host.name}: dockerd ignored SIGTERM for {STOP_TIMEOUT:g} s; killing it")
     os.kill(pid, signal.SIGKILL)
 

@@ -8,18 +8,15 @@ what runs on it. If the master does not answer, the other servers are asked.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import consul
-import docker
-import requests
-
+from ..consul import Agent, ConsulUnreachable
 from ..errors import WakeError
+from ..waiting import wait_until
 from .clusters import Cluster
 from .hosts import Host
-from .lifecycle import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
+from .layout import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
 
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 WORST = ("critical", "warning", "maintenance", "passing")
@@ -85,76 +82,40 @@ def _worst(checks: list[dict[str, Any]]) -> str:
     return "passing"
 
 
-def answering(cluster: Cluster, wait: float = ELECTION_WAIT) -> tuple[Any, str]:
-    """A client of the first server that knows a leader; waits out an election."""
-    deadline = time.monotonic() + wait
-    while True:
-        tried = []
-        for address in dict.fromkeys([cluster.consul, *cluster.servers]):
-            try:
-                client = cluster.client(timeout=3, address=address)
-                if client.status.leader():
-                    return client, address
-                tried.append(f"{address} (no leader)")
-            except requests.exceptions.RequestException:
-                tried.append(f"{address} (no answer)")
-            except consul.ConsulException as exc:  # e.g. a token without permission
-                raise WakeError(f"cluster {cluster.name}: Consul at {address} refused: "
-                                f"{exc}") from None
-        if time.monotonic() >= deadline:
-            raise WakeError(f"cluster {cluster.name}: no Consul server answers with a "
-                            f"leader after {wait:g} s: {', '.join(tried)}")
-        time.sleep(1)
-
-
-def is_encrypted(client: Any) -> bool:
-    """Whether the answering agent's LAN gossip is encrypted (its own stats: cheap, and
-    unlike the keyring list it needs no answer from every member)."""
-    stats = client.agent.self().get("Stats") or {}
-    return str((stats.get("serf_lan") or {}).get("encrypted", "false")) == "true"
-
-
 def _placed(host: Host, cluster: str) -> tuple[list[str], str]:
     try:
-        client = host.client(timeout=5)
+        engine = host.engine(timeout=5)
     except WakeError:
         return [], "engine unreachable"
     try:
-        return sorted(str(c.name) for c in client.containers.list(
-            filters={"label": f"{LABEL_CLUSTER}={cluster}"})), ""
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return sorted(c.name for c in engine.containers({LABEL_CLUSTER: cluster},
+                                                        all=False)), ""
+    except WakeError as exc:
         return [], f"engine error: {exc}"
     finally:
-        client.close()
+        engine.close()
 
 
 def collect(cluster: Cluster, wait: float = ELECTION_WAIT) -> Status:
-    """The cluster's state, asked of the first server that knows a leader."""
-    deadline = time.monotonic() + wait
-    while True:
-        client, asked = answering(cluster, wait)
-        try:
-            return _read(cluster, client, asked)
-        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
-            # E.g. "No cluster leader": an election began between two questions.
-            if time.monotonic() >= deadline:
-                raise WakeError(f"cluster {cluster.name}: Consul at {asked} failed while "
-                                f"reading the cluster's state: {exc}") from None
-            time.sleep(1)
+    """The cluster's state, asked of the first server that knows a leader; an election
+    that begins between two questions ("No cluster leader") is waited out."""
+    return wait_until(lambda: _read(cluster, cluster.answering(wait)), wait,
+                      f"cluster {cluster.name}: reading its state from Consul",
+                      retry_on=(ConsulUnreachable,))
 
 
-def _read(cluster: Cluster, client: Any, asked: str) -> Status:
-    leader = str(client.status.leader())
-    members = {m["Name"]: m for m in client.agent.members()}
+def _read(cluster: Cluster, agent: Agent) -> Status:
+    leader = agent.leader()
+    members = {m["Name"]: m for m in agent.members()}
     servers = []
-    for server in client.operator.raft_config().get("Servers", []):
+    for server in agent.raft_servers():
         node = server.get("Node", "")
         serf = SERF_STATUS.get(int(members.get(node, {}).get("Status", 0)), "unknown")
         role = ("leader" if server.get("Leader") else
                 "follower" if server.get("Voter") else "non-voter")
         servers.append(Server(node, server.get("Address", ""), role, serf))
     found_hosts = []
-    for entry in client.health.service(HOST_SERVICE)[1]:
+    for entry in agent.health_service(HOST_SERVICE):
         service, node = entry["Service"], entry["Node"]
         meta = service.get("Meta") or {}
         host = Host(node["Node"], meta.get("docker", ""), service.get("Address") or
@@ -169,7 +130,7 @@ def _read(cluster: Cluster, client: Any, asked: str) -> Status:
                     for name in cluster.hosts if name not in listed]
     found_services = []
     for name in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
-        for entry in client.health.service(name)[1]:
+        for entry in agent.health_service(name):
             service = entry["Service"]
             own = [c for c in entry["Checks"] if c.get("ServiceID")]
             failing = [c for c in own if c.get("Status") != "passing"]
@@ -177,9 +138,9 @@ def _read(cluster: Cluster, client: Any, asked: str) -> Status:
             found_services.append(ServiceStatus(
                 name, entry["Node"]["Node"], f"{service['Address']}:{service['Port']}",
                 _worst(entry["Checks"]), output))
-    return Status(cluster.name, asked, leader, servers,
+    return Status(cluster.name, agent.address, leader, servers,
                   sorted(found_hosts, key=lambda h: h.name), found_services,
-                  is_encrypted(client))
+                  agent.gossip_encrypted())
 
 
 def render(status: Status) -> str:

@@ -1,0 +1,99 @@
+"""What wake does on one host of a cluster: start a service container, trust the
+registry's CA, register the host in Consul, and remove it all again.
+
+Shared by `cluster create`/`destroy` (lifecycle.py) and `cluster join`/`leave`
+(membership.py). Every container wake starts carries the label wake.cluster=NAME, which
+is how destroy, leave and status find them.
+"""
+
+from __future__ import annotations
+
+from ..consul import Agent
+from ..engine import Container, Engine
+from ..errors import WakeError
+from . import services
+from .hosts import Host
+from .layout import (
+    CERTS_D,
+    CONSUL_HTTP_PORT,
+    HOST_SERVICE,
+    LABEL_CLUSTER,
+    LABEL_SERVICE,
+    REGISTRY_PORT,
+    REGISTRY_SERVICE,
+    RSYSLOG_SERVICE,
+    SYSLOG_PORT,
+    Layout,
+    host_port,
+)
+
+HELPER_TIMEOUT = 60
+
+
+def agent_at(host: Host, timeout: float = 5.0) -> Agent:
+    """The Consul agent that runs on a host (its HTTP API on the host's address)."""
+    return Agent(host_port(host.address, CONSUL_HTTP_PORT), timeout=timeout)
+
+
+def run_service(engine: Engine, layout: Layout, host: Host, service: str, image: str,
+                env: dict[str, str], files: dict[str, bytes] | None = None) -> Container:
+    """A cluster service's container on the host's network, restarted unless stopped."""
+    return engine.run(image, layout.container(service), host_network=True, env=env,
+                      hostname=host.name, files=files,
+                      labels={LABEL_CLUSTER: layout.name, LABEL_SERVICE: service,
+                              "wake.host": host.name})
+
+
+def _helper(engine: Engine, image: str, script: str, env: dict[str, str]) -> None:
+    """Run a short script with the engine's /etc/docker/certs.d mounted at /certs.d."""
+    code, output = engine.run_once(image, ["sh", "-c", script], env=env,
+                                   binds={CERTS_D: "/certs.d"}, timeout=HELPER_TIMEOUT)
+    if code != 0:
+        raise WakeError(f"{engine.where}: helper container failed ({code}): {output[-500:]}")
+
+
+def trust_ca(engine: Engine, image: str, registry: str, ca: bytes) -> None:
+    """Make the engine trust the cluster CA for the registry (its /etc/docker/certs.d)."""
+    _helper(engine, image, 'mkdir -p "/certs.d/$REG" && printf "%s\\n" "$CA" > '
+            '"/certs.d/$REG/ca.crt"', {"REG": registry, "CA": ca.decode().strip()})
+
+
+def forget_ca(engine: Engine, image: str, registry: str) -> None:
+    _helper(engine, image, 'rm -rf "/certs.d/$REG"', {"REG": registry})
+
+
+def register_host(host: Host, cpus: int, memory: int) -> None:
+    """`wake-host` on the host's own agent: its health is the agent's (serf) health."""
+    agent_at(host).register_service(
+        HOST_SERVICE, address=host.address,
+        meta={"docker": host.docker, "driver": host.driver, "cpus": str(cpus),
+              "memory": str(memory)})
+
+
+def register_services(layout: Layout) -> None:
+    """rsyslog and the registry, with TCP and HTTPS checks, on the first host's agent."""
+    agent = agent_at(layout.first)
+    agent.register_service(RSYSLOG_SERVICE, address=layout.first.address, port=SYSLOG_PORT,
+                           check={"TCP": layout.syslog, "Interval": "5s", "Timeout": "3s"})
+    agent.register_service(REGISTRY_SERVICE, address=layout.first.address,
+                           port=REGISTRY_PORT,
+                           check={"HTTP": f"https://{layout.registry}/v2/", "Interval": "5s",
+                                  "Timeout": "3s", "TLSSkipVerify": True})
+
+
+def remove_cluster_containers(engine: Engine, name: str, graceful: bool = False
+                              ) -> list[Container]:
+    """Remove the cluster's containers from one engine. `graceful` stops each first, so
+    a Consul client agent leaves the cluster."""
+    return engine.remove_labelled({LABEL_CLUSTER: name}, stop_timeout=15 if graceful else None)
+
+
+def consul_image(engine: Engine, cluster: str | None) -> str | None:
+    """An image on that engine that has sh (the cluster's Consul image, or any wake one)."""
+    if cluster:
+        for container in engine.containers({LABEL_CLUSTER: cluster, LABEL_SERVICE: "consul"}):
+            return container.image
+    for row in engine.images(name=f"wake/{services.CONSUL}/release-agent"):
+        for tag in row.get("RepoTags") or []:
+            return str(tag)
+    return None

@@ -1,0 +1,284 @@
+"""The boundary with Consul: the one place a client is made and its errors translated.
+
+Everything else in wake talks to Consul through `Agent` (one agent's HTTP API: address,
+ACL token, timeout), whose methods are typed and raise only `ConsulError` (refused or
+failed) or its subclass `ConsulUnreachable` (no answer, or no leader yet: worth waiting
+out). The KV, session and agent-service calls are the ones deploys build on: check-and-set
+writes, TTL sessions for locks, services with HTTP checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import consul as sdk
+import requests
+
+from .errors import UsageError, WakeError
+from .waiting import Pending, wait_until
+
+DEFAULT_PORT = 8500
+DEFAULT_TIMEOUT = 5.0
+
+
+class ConsulError(WakeError):
+    """Consul refused a call or failed it; the message names the address and the call."""
+
+
+class ConsulUnreachable(ConsulError):
+    """Consul did not answer, or has no leader yet: a wait may retry this."""
+
+
+def parse_address(text: str, what: str = "Consul address") -> tuple[str, int]:
+    """'10.0.0.2' -> ('10.0.0.2', 8500); '[::1]:8501' -> ('::1', 8501). UsageError else."""
+    raw = text.strip().removeprefix("http://")
+    if not raw or not raw.isascii() or any(c.isspace() or c in "/@?#" for c in raw):
+        raise UsageError(f"{what} {text!r} is not HOST[:PORT] (e.g. 10.0.0.2:8500)")
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise UsageError(f"{what} {text!r}: an IPv6 address goes in brackets, "
+                             "e.g. [fd00::2]:8500")
+        port_text = rest[1:] if rest else str(DEFAULT_PORT)
+    elif raw.count(":") == 1:
+        host, port_text = raw.split(":")
+    elif ":" in raw:  # a bare IPv6 address
+        host, port_text = raw, str(DEFAULT_PORT)
+    else:
+        host, port_text = raw, str(DEFAULT_PORT)
+    # int() accepts Unicode digits ('²', '٨'): only ASCII digits are a port.
+    if not host or not (port_text.isascii() and port_text.isdigit()) \
+            or not 0 < int(port_text) < 65536:
+        raise UsageError(f"{what} {text!r}: {port_text!r} is not a port number (1-65535)")
+    return host, int(port_text)
+
+
+def join_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def normalize(text: str, what: str = "Consul address") -> str:
+    """host:port with the default port filled in, IPv6 in brackets."""
+    return join_address(*parse_address(text, what))
+
+
+@dataclass(frozen=True)
+class KV:
+    """One key's value and the index a check-and-set write must name."""
+
+    key: str
+    value: bytes
+    modify_index: int
+    session: str | None = None  # the session holding the key's lock, if any
+
+
+class Agent:
+    """One Consul agent's HTTP API. Every call is bounded by `timeout` and translated."""
+
+    def __init__(self, address: str, token: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        host, port = parse_address(address)
+        self.address = join_address(host, port)
+        self.timeout = timeout
+        self._client = sdk.Consul(host=host, port=port, token=token)
+        # py-consul's HTTP client takes its timeout as an attribute, not an argument.
+        self._client.http.connections_timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Agent({self.address})"
+
+    @contextlib.contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except requests.exceptions.Timeout:
+            raise ConsulUnreachable(f"Consul at {self.address}: {what}: no answer within "
+                                    f"{self.timeout:g} s") from None
+        except requests.exceptions.RequestException as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else \
+                type(exc).__name__
+            raise ConsulUnreachable(f"Consul at {self.address}: {what}: no answer "
+                                    f"({reason}); is its HTTP API listening there?") from None
+        except sdk.ACLPermissionDenied as exc:
+            raise ConsulError(f"Consul at {self.address}: {what}: permission denied "
+                              f"({_short(exc)}); check the cluster's ACL token") from None
+        except sdk.ConsulException as exc:
+            text = _short(exc)
+            # 500 "No cluster leader" / rpc errors happen during elections: transient.
+            kind = ConsulUnreachable if text.startswith("500") else ConsulError
+            raise kind(f"Consul at {self.address}: {what}: {text}") from None
+
+    # --- status and the agent itself ------------------------------------------------
+
+    def leader(self) -> str:
+        """The raft leader's address, or '' while there is none."""
+        with self._call("ask for the leader"):
+            return str(self._client.status.leader() or "")
+
+    def peers(self) -> list[str]:
+        with self._call("ask for the servers"):
+            return [str(p) for p in self._client.status.peers()]
+
+    def info(self) -> dict[str, Any]:
+        """The agent's own configuration and stats (/v1/agent/self)."""
+        with self._call("read the agent's configuration"):
+            data: dict[str, Any] = self._client.agent.self()
+            return data
+
+    def datacenter(self) -> str:
+        return str(self.info()["Config"]["Datacenter"])
+
+    def gossip_encrypted(self) -> bool:
+        """Whether this agent's LAN gossip is encrypted (its own stats: cheap, and unlike
+        the keyring list it needs no answer from every member)."""
+        stats = self.info().get("Stats") or {}
+        return str((stats.get("serf_lan") or {}).get("encrypted", "false")) == "true"
+
+    def members(self) -> list[dict[str, Any]]:
+        """Serf LAN members as this agent sees them."""
+        with self._call("list the members"):
+            return list(self._client.agent.members())
+
+    def force_leave(self, node: str) -> None:
+        with self._call(f"force {node} out"):
+            self._client.agent.force_leave(node)
+
+    def raft_servers(self) -> list[dict[str, Any]]:
+        with self._call("read the raft configuration"):
+            return list(self._client.operator.raft_config().get("Servers", []))
+
+    def keyring(self) -> list[dict[str, Any]]:
+        with self._call("list the gossip keyring"):
+            return list(self._client.operator.keyring_list() or [])
+
+    # --- services on this agent, and health -----------------------------------------
+
+    def register_service(self, name: str, address: str, port: int | None = None,
+                         service_id: str | None = None, tags: list[str] | None = None,
+                         meta: dict[str, str] | None = None,
+                         check: dict[str, Any] | None = None) -> None:
+        with self._call(f"register service {service_id or name}"):
+            self._client.agent.service.register(
+                name, service_id=service_id or name, address=address, port=port,
+                tags=tags, meta=meta, check=check)
+
+    def deregister_service(self, service_id: str) -> None:
+        with self._call(f"deregister service {service_id}"):
+            self._client.agent.service.deregister(service_id)
+
+    def catalog_service(self, name: str) -> list[dict[str, Any]]:
+        """Every instance of a service in the catalog, whatever its health."""
+        with self._call(f"list service {name}"):
+            return list(self._client.catalog.service(name)[1])
+
+    def health_service(self, name: str, passing: bool = False) -> list[dict[str, Any]]:
+        """Instances with their node and checks; `passing` keeps only healthy ones."""
+        with self._call(f"read the health of {name}"):
+            return list(self._client.health.service(name, passing=passing)[1])
+
+    def wait_passing(self, name: str, timeout: float, node: str | None = None) -> None:
+        """Wait until `name` has a passing instance (on `node`, if given)."""
+        def passing() -> bool:
+            entries = self.health_service(name, passing=True)
+            return any(node is None or e["Node"]["Node"] == node for e in entries)
+        wait_until(passing, timeout, f"{name}{f' on {node}' if node else ''} passing its "
+                   "checks", retry_on=(ConsulUnreachable,),
+                   hint="`wake cluster status` shows the checks' output")
+
+    # --- key/value store ------------------------------------------------------------
+
+    def kv_get(self, key: str) -> KV | None:
+        with self._call(f"read {key}"):
+            _, entry = self._client.kv.get(key)
+        return _kv(entry) if entry else None
+
+    def kv_list(self, prefix: str) -> list[KV]:
+        with self._call(f"list {prefix}"):
+            _, entries = self._client.kv.get(prefix, recurse=True)
+        return [_kv(e) for e in entries or []]
+
+    def kv_put(self, key: str, value: bytes | str, cas: int | None = None,
+               acquire: str | None = None, release: str | None = None) -> bool:
+        """Write a key. With `cas`, only if its ModifyIndex is still `cas` (0: only if it
+        does not exist); with `acquire`, only if no other session holds it. False when
+        the condition did not hold (nothing was written)."""
+        with self._call(f"write {key}"):
+            return bool(self._client.kv.put(key, value, cas=cas, acquire=acquire,
+                                            release=release))
+
+    def kv_delete(self, key: str, cas: int | None = None, recurse: bool = False) -> bool:
+        with self._call(f"delete {key}"):
+            return bool(self._client.kv.delete(key, recurse=recurse or None, cas=cas))
+
+    # --- sessions (locks) -----------------------------------------------------------
+
+    def session_create(self, name: str, ttl: int, lock_delay: int = 15,
+                       behavior: str = "release") -> str:
+        """A session that dies `ttl` seconds after its last renewal (and with this agent's
+        node); keys it holds are released (or deleted) when it dies."""
+        with self._call(f"create session {name}"):
+            return str(self._client.session.create(name=name, ttl=ttl, lock_delay=lock_delay,
+                                                   behavior=behavior))
+
+    def session_renew(self, session_id: str) -> bool:
+        """Extend a session by its TTL; False if it is gone (expired or destroyed)."""
+        try:
+            with self._call(f"renew session {session_id}"):
+                return self._client.session.renew(session_id) is not None
+        except ConsulError as exc:
+            if "404" in str(exc) or "not found" in str(exc).lower():
+                return False
+            raise
+
+    def session_info(self, session_id: str) -> dict[str, Any] | None:
+        with self._call(f"read session {session_id}"):
+            _, info = self._client.session.info(session_id)
+        return dict(info) if info else None
+
+    def session_destroy(self, session_id: str) -> None:
+        with self._call(f"destroy session {session_id}"):
+            self._client.session.destroy(session_id)
+
+
+def _kv(entry: dict[str, Any]) -> KV:
+    return KV(str(entry["Key"]), entry.get("Value") or b"", int(entry["ModifyIndex"]),
+              entry.get("Session"))
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def wait_for_leader(agent: Agent, servers: int, timeout: float) -> str:
+    """Wait until the agent knows a leader and at least `servers` raft peers."""
+    def ready() -> str:
+        leader = agent.leader()
+        peers = agent.peers()
+        if leader and len(peers) >= servers:
+            return leader
+        raise Pending(f"leader {leader or '(none)'}, {len(peers)} of {servers} servers")
+    return wait_until(ready, timeout, f"a Consul leader with {servers} server"
+                      f"{'s' if servers > 1 else ''} at {agent.address}",
+                      retry_on=(ConsulUnreachable,),
+                      hint="see the wake-*-consul containers' logs")
+
+
+def first_answering(addresses: list[str], token: str | None, wait: float,
+                    what: str) -> Agent:
+    """An agent of the first address that knows a leader; waits out an election (a few
+    seconds after a server is lost). A refusal (e.g. an ACL) ends the wait at once."""
+    def ask() -> Agent:
+        tried = []
+        for address in dict.fromkeys(addresses):
+            agent = Agent(address, token, timeout=3)
+            try:
+                if agent.leader():
+                    return agent
+                tried.append(f"{address} (no leader)")
+            except ConsulUnreachable:
+                tried.append(f"{address} (no answer)")
+        raise Pending(", ".join(tried))
+    return wait_until(ask, wait, f"{what}: a Consul server that knows a leader")
