@@ -38,7 +38,7 @@ def count_api_calls(count: int) -> tuple[int, int]:
 
     from wake import engine
     from wake.build import stages
-    from wake.build.builder import Builder
+    from wake.build.builder import Builder, StageState
     from wake.build.materialize import Materializer
     from wake.build.session import Session
 
@@ -58,7 +58,7 @@ def count_api_calls(count: int) -> tuple[int, int]:
     finally:
         os.environ.clear()
         os.environ.update(old)
-    assert states == {"up-to-date"}, f"the {count}-app workspace is not fully built: {states}"
+    assert states == {StageState.CURRENT}, f"the {count}-app workspace is not fully built: {states}"
     return len(session.graph), sum(e.api_calls for e in made)
 
 

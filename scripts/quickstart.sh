@@ -15,6 +15,9 @@ else
     wake cluster create local --local
 fi
 
+say "the examples' extra git repos, served on loopback (scripts/example-repos.sh --serve)"
+scripts/example-repos.sh --serve
+
 say "main job: doit build:bestsiteever"
-scripts/example-repos.sh -- doit build:bestsiteever
+doit build:bestsiteever
 say "done: docker images 'wake/bestsiteever/*' hold bestsiteever's release images"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, engine, manifest, settings
+from . import __version__, engine, errors, manifest, settings
 from .build import base, platforms
 from .errors import WakeError
 
@@ -92,12 +93,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .build.drawing import draw, write_output
+    from .build.drawing import draw, format_for, write_output
 
-    text, count = draw(_session(args), args.format, args.depth)
+    chosen = format_for(args.output, args.format)
+    text, count = draw(_session(args), chosen, args.depth)
     if args.output and args.output != "-":
         write_output(Path(args.output), text)
-        print(f"wrote {args.output} ({args.format}, {count} stages)", file=sys.stderr)
+        print(f"wrote {args.output} ({chosen}, {count} stages)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -239,7 +241,7 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
     from .cluster import lifecycle as cluster
 
     names = [n.strip() for n in args.hosts.split(",") if n.strip()] if args.hosts else None
-    made = cluster.create(args.name, names, args.local, say=_stderr)
+    made = cluster.create(args.name, names, args.local, say=_stderr, address=args.address)
     print(f"cluster {made.name}: consul {made.consul}, registry {made.registry}")
     return 0
 
@@ -348,7 +350,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("graph", cmd_graph, "draw the build graph with each stage's state")
     p.add_argument("apps", nargs="*", metavar="APP", help="only these apps (default: all)")
-    p.add_argument("--format", "-f", choices=("dot", "svg", "html"), default="svg")
+    p.add_argument("--format", "-f", choices=("dot", "svg", "html"),
+                   help="default: the --output file's extension, else svg")
     p.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
     p.add_argument("--depth", type=int, choices=(1, 2, 3),
                    help="1: platform stages, 2: + app stages, 3: + process images (default)")
@@ -406,6 +409,9 @@ def parser() -> argparse.ArgumentParser:
                        help="hosts from `wake hosts`; servers on the first three")
     where.add_argument("--local", action="store_true",
                        help="everything on this machine's own engine (one server)")
+    p.add_argument("--address", metavar="127.0.0.N",
+                   help="with --local: the loopback address its services listen on "
+                        "(default 127.0.0.1; another lets two local clusters run at once)")
     p = add("destroy", cmd_cluster_destroy, "remove what `cluster create` started", ksub)
     p.add_argument("name")
     p = add("join", cmd_cluster_join, "add hosts to the current cluster (--cluster NAME "
@@ -427,16 +433,28 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is an exit code from errors.py, never a traceback."""
     args = parser().parse_args(argv)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()
         return code
     except WakeError as exc:
         print(f"wake: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("wake: interrupted", file=sys.stderr)
-        return 130
+        return errors.INTERRUPTED
+    except BrokenPipeError:
+        # `wake explain APP | head`: the reader left. Say nothing more (Python's advice:
+        # point stdout at devnull so the flush at exit does not fail again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return errors.FAILURE
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        command = " ".join(str(a) for a in (argv if argv is not None else sys.argv[1:]))
+        print(f"wake: {errors.report_unexpected(exc, f'running `wake {command}`')}",
+              file=sys.stderr)
+        return errors.FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

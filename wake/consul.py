@@ -219,6 +219,9 @@ class Agent:
                        behavior: str = "release") -> str:
         """A session that dies `ttl` seconds after its last renewal (and with this agent's
         node); keys it holds are released (or deleted) when it dies."""
+        if not 10 <= ttl <= 86400:
+            raise UsageError(f"session {name}: a TTL of {ttl} s is outside Consul's "
+                             "10-86400 s")
         with self._call(f"create session {name}"):
             return str(self._client.session.create(name=name, ttl=ttl, lock_delay=lock_delay,
                                                    behavior=behavior))
@@ -277,8 +280,8 @@ def first_answering(addresses: list[str], token: str | None, wait: float,
             try:
                 if agent.leader():
                     return agent
-                tried.append(f"{address} (no leader)")
+                tried.append(f"{agent.address} (no leader)")
             except ConsulUnreachable:
-                tried.append(f"{address} (no answer)")
+                tried.append(f"{agent.address} (no answer)")
         raise Pending(", ".join(tried))
     return wait_until(ask, wait, f"{what}: a Consul server that knows a leader")

@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from doit.exceptions import InvalidDodoFile, TaskFailed
+from doit.exceptions import TaskFailed
 
+from . import errors
 from .build import stages
+from .build.builder import StageState
 from .build.session import Session
 from .errors import WakeError
 
@@ -23,12 +26,35 @@ DOIT_CONFIG: dict[str, Any] = {"default_tasks": ["build"], "verbosity": 2,
                                "dep_file": ".doit.db"}
 
 
-def _ensure(session: Session, node: str) -> TaskFailed | None:
+def _action(doing: str, work: Callable[[], object]) -> TaskFailed | None:
+    """A doit action on wake's error path: a WakeError fails the task with its message; a
+    bug fails it with one line naming the log holding its traceback; Ctrl-C ends the
+    run with exit code 130 (doit itself would print a traceback)."""
     try:
-        session.builder.ensure(node)
+        work()
     except WakeError as exc:
         return TaskFailed(str(exc))
+    except KeyboardInterrupt:
+        print("wake: interrupted", file=sys.stderr, flush=True)
+        raise SystemExit(errors.INTERRUPTED) from None
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        return TaskFailed(errors.report_unexpected(exc, doing))
     return None
+
+
+def _ensure(session: Session, node: str) -> TaskFailed | None:
+    return _action(f"building {node}", lambda: session.builder.ensure(node))
+
+
+def _load_failed(exc: BaseException) -> NoReturn:
+    """Bad input found while doit loads the tasks: the same message and exit code as
+    `wake` gives (doit would exit 3 for every load error)."""
+    if isinstance(exc, WakeError):
+        print(f"wake: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(exc.exit_code)
+    print(f"wake: {errors.report_unexpected(exc, 'loading the workspace')}", file=sys.stderr,
+          flush=True)
+    raise SystemExit(errors.FAILURE)
 
 
 class ImageExists:
@@ -43,9 +69,9 @@ class ImageExists:
 
     def __call__(self) -> bool:
         try:
-            return self.session.builder.state(self.node) == "up-to-date"
-        except WakeError:
-            return False  # the action runs and reports the error properly
+            return self.session.builder.state(self.node) is StageState.CURRENT
+        except Exception:  # noqa: BLE001 - the action runs and reports it properly
+            return False
 
     def __repr__(self) -> str:
         return (f"no image tagged with the key of {self.node} in the engine "
@@ -56,9 +82,9 @@ def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
     session = session or Session()
     try:
         graph = session.graph
-    except WakeError as exc:
-        # doit prints these as "ERROR: ..." without a traceback.
-        raise InvalidDodoFile(str(exc)) from None
+        session.settings  # noqa: B018 - a bad config.toml is bad input: report it now
+    except Exception as exc:  # noqa: BLE001 - see _load_failed
+        _load_failed(exc)
     by_app: dict[str, list[str]] = {}
     for node in stages.ordered(graph):
         stage = stages.stage(graph, node)
@@ -88,16 +114,16 @@ def _doc(stage: stages.StageDef) -> str:
 
 
 def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
-    from .build.drawing import draw, write_output
+    from .build.drawing import draw, format_for, write_output
 
-    try:
-        text, count = draw(session, format)
-    except WakeError as exc:
-        return TaskFailed(str(exc))
-    target = output or f"wake-graph.{format}"
-    write_output(Path(target), text)
-    print(f"wrote {target} ({format}, {count} stages)")
-    return None
+    def work() -> None:
+        chosen = format_for(output, format)
+        text, count = draw(session, chosen)
+        target = output or f"wake-graph.{chosen}"
+        write_output(Path(target), text)
+        print(f"wrote {target} ({chosen}, {count} stages)")
+
+    return _action("drawing the graph", work)
 
 
 def graph_task(session: Session | None = None) -> dict[str, Any]:
@@ -107,9 +133,9 @@ def graph_task(session: Session | None = None) -> dict[str, Any]:
         "basename": "graph",
         "doc": "draw wake's build graph with each stage's state (wake-graph.svg)",
         "actions": [(_draw, [session])],
-        "params": [{"name": "format", "long": "format", "short": "f", "default": "svg",
+        "params": [{"name": "format", "long": "format", "short": "f", "default": "",
                     "choices": (("dot", ""), ("svg", ""), ("html", "")),
-                    "help": "dot, svg or html"},
+                    "help": "dot, svg or html (default: the output's extension, else svg)"},
                    {"name": "output", "long": "output", "short": "o", "default": "",
                     "help": "file to write (default wake-graph.FORMAT)"}],
         "uptodate": [False],

@@ -36,7 +36,7 @@ def wait_until(predicate: Callable[[], T | None], timeout: float, what: str,
 
     A `Pending` (or one of `retry_on`, e.g. a Consul that does not answer yet) means
     "try again"; any other exception ends the wait at once. After `timeout` seconds,
-    raise WakeError("{what} did not happen within ... (last: ...)") plus `hint`.
+    raise WakeError("{what}: not within N s (last: ...)"), plus `hint`.
     """
     retrying = Retrying(
         stop=stop_after_delay(timeout), wait=wait_fixed(interval), reraise=False,

@@ -1,5 +1,6 @@
 """`wake cluster create NAME --local`: the whole cluster on this machine's own engine
-(the README quick start's default), then destroy."""
+(the README quick start's default), then destroy. It runs on a loopback address of its
+own (127.0.0.N), so it runs beside the quick start's cluster on 127.0.0.1 too."""
 
 from __future__ import annotations
 
@@ -17,24 +18,31 @@ from .test_cluster_netns import ok, wake
 PORTS = (8300, 8301, 8500, 5000, 5514)
 
 
-def busy(port: int) -> bool:
+def busy(address: str, port: int) -> bool:
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex((address, port)) == 0
+
+
+def free_loopback() -> str:
+    for _ in range(50):
+        address = f"127.0.{secrets.randbelow(200) + 20}.{secrets.randbelow(250) + 2}"
+        if not any(busy(address, p) for p in PORTS):
+            return address
+    raise AssertionError("no free loopback address found")
 
 
 def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    taken = [p for p in PORTS if busy(p)]
-    if taken:
-        pytest.skip(f"ports {taken} on 127.0.0.1 are in use (a local cluster already runs?)")
     monkeypatch.setenv("WAKE_BASE_IMAGE", base_image)
     home = tmp_path / "wake-home"
     name = f"l{secrets.token_hex(2)}"
+    address = free_loopback()
     try:
-        created = wake(home, "cluster", "create", name, "--local", timeout=900)
+        created = wake(home, "cluster", "create", name, "--local", "--address", address,
+                       timeout=900)
         ok(created)
         status = json.loads(ok(wake(home, "cluster", "status", "--json")))
-        assert status["cluster"] == name and status["leader"].startswith("127.0.0.1:")
+        assert status["cluster"] == name and status["leader"].startswith(f"{address}:")
         assert [(s["node"], s["serf"]) for s in status["servers"]] == [("local", "alive")]
         assert [(h["name"], h["health"]) for h in status["hosts"]] == [("local", "passing")]
         assert {s["name"]: s["health"] for s in status["services"]} == {
@@ -44,15 +52,15 @@ def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
         consul_image = client.containers.get(f"wake-{name}-consul").attrs["Config"]["Image"]
         from wake import engine, registry
 
-        registry.push(engine.connect(), "127.0.0.1:5000", consul_image)
-        registry.pull(engine.connect(), "127.0.0.1:5000", consul_image)  # served back
-        again = wake(home, "cluster", "create", name, "--local")
+        registry.push(engine.connect(), f"{address}:5000", consul_image)
+        registry.pull(engine.connect(), f"{address}:5000", consul_image)  # served back
+        again = wake(home, "cluster", "create", name, "--local", "--address", address)
         assert again.returncode == 2 and "exists already" in again.stderr
     finally:
         destroyed = wake(home, "cluster", "destroy", name, timeout=300)
     ok(destroyed)
     left = docker.from_env().containers.list(all=True, filters={"label": f"wake.cluster={name}"})
     assert left == []
-    assert not Path("/etc/docker/certs.d/127.0.0.1:5000").exists()
-    assert not any(busy(p) for p in (8500, 5000, 5514))
+    assert not Path(f"/etc/docker/certs.d/{address}:5000").exists()
+    assert not any(busy(address, p) for p in (8500, 5000, 5514))
     assert os.path.exists(home / "clusters.json")

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from .. import registry
@@ -20,8 +21,18 @@ from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .materialize import Materialized, Materializer
 
 REUSED, PULLED, BUILT = "reused", "pulled", "built"
-# What a stage would do: nothing, pull it, or build it.
-CURRENT, PULL, BUILD = "up-to-date", "pull", "build"
+
+
+class StageState(Enum):
+    """What a stage needs: nothing (an image with its key exists), a pull from the
+    registry cache, or a build. The values are what `wake plan --json` prints."""
+
+    CURRENT = "up-to-date"
+    PULL = "pull"
+    BUILD = "build"
+
+
+CURRENT, PULL, BUILD = StageState.CURRENT, StageState.PULL, StageState.BUILD
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ class Builder:
             self._missing.add(tag)
         return found
 
-    def state(self, node: str) -> str:
+    def state(self, node: str) -> StageState:
         """What ensure() would do for this stage, without doing it."""
         mat = self.materializer.get(node)
         if self.has_tag(mat.tag):

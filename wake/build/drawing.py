@@ -11,7 +11,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from ..errors import WakeError
+from ..errors import UsageError, WakeError
 from . import stages
 from .plan import Step
 from .session import Session, quiet_builder
@@ -147,6 +147,19 @@ def draw(session: Session, fmt: str, depth: int | None = None) -> tuple[str, int
 
     steps = {step.stage: step for step in make_plan(quiet_builder(session))}
     return render(session.graph, steps, fmt, depth), len(steps)
+
+
+def format_for(output: str | None, fmt: str | None) -> str:
+    """-f if given; else the output file's extension (g.dot -> dot); else svg."""
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
+    if not suffix:
+        return "svg"
+    if suffix not in FORMATS:
+        raise UsageError(f"cannot tell the format from {output!r}: give -f "
+                         f"{'|'.join(FORMATS)} or end the file name in one of them")
+    return suffix
 
 
 def write_output(path: Path, text: str) -> None:

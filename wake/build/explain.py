@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import UsageError
 from . import stages
-from .builder import CURRENT, PULL, Builder
+from .builder import CURRENT, PULL, Builder, StageState
 from .session import Session, quiet_builder
 
 
@@ -45,7 +45,11 @@ def _label(name: str) -> str:
     }.get(kind, name)
 
 
-def reasons_for(builder: Builder, node: str) -> tuple[str, list[str]]:
+VERBS = {StageState.CURRENT: "up to date", StageState.PULL: "will pull",
+         StageState.BUILD: "will rebuild"}
+
+
+def reasons_for(builder: Builder, node: str) -> tuple[StageState, list[str]]:
     """(state, reasons) for one stage: why it is current, pulled or rebuilt."""
     mat = builder.materializer.get(node)
     state = builder.state(node)
@@ -77,7 +81,7 @@ def explain(app: str, stage_name: str | None, overrides: dict[str, Any]) -> str:
     lines = []
     for node in nodes:
         state, reasons = reasons_for(builder, node)
-        verb = {"up-to-date": "up to date", "pull": "will pull", "build": "will rebuild"}[state]
+        verb = VERBS[state]
         lines.append(f"{node}: {verb}")
         if state != CURRENT:
             lines += [f"  - {r}" for r in reasons]

@@ -7,10 +7,10 @@ import json
 from dataclasses import asdict, dataclass
 
 from . import stages
-from .builder import Builder
+from .builder import Builder, StageState
 from .explain import reasons_for
 
-ACTIONS = {"build": "build", "pull": "pull", "up-to-date": "reuse"}
+ACTIONS = {StageState.BUILD: "build", StageState.PULL: "pull", StageState.CURRENT: "reuse"}
 
 
 @dataclass(frozen=True)

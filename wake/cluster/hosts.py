@@ -89,9 +89,10 @@ class Host:
         return version
 
 
-def local_host() -> Host:
-    """This machine's own engine, as the one host of a `--local` cluster."""
-    return Host(LOCAL, docker_url_from_env(), "127.0.0.1", EXISTING)
+def local_host(address: str = "127.0.0.1") -> Host:
+    """This machine's own engine, as the one host of a `--local` cluster whose services
+    listen on `address` (a loopback address: another one lets two local clusters be)."""
+    return Host(LOCAL, docker_url_from_env(), address, EXISTING)
 
 
 def docker_url_from_env() -> str:

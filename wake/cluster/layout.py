@@ -8,6 +8,7 @@ fixed (each host has its own address), so they are checked before anything start
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import socket
 from collections.abc import Callable
@@ -68,12 +69,15 @@ class Layout:
         return f"wake-{self.name}-{service}"
 
 
-def layout_for(name: str, host_names: list[str] | None, local: bool) -> Layout:
+def layout_for(name: str, host_names: list[str] | None, local: bool,
+               address: str | None = None) -> Layout:
     clusters.check_name(name)
     if local == bool(host_names):
         raise UsageError("give either --hosts h1,h2,h3 or --local")
+    if address is not None and not local:
+        raise UsageError("--address is for --local clusters (hosts have their own)")
     if local:
-        return Layout(name, (hosts.local_host(),))
+        return Layout(name, (hosts.local_host(_loopback(address or "127.0.0.1")),))
     assert host_names
     if len(set(host_names)) != len(host_names):
         raise UsageError(f"--hosts {','.join(host_names)}: a host is named twice")
@@ -83,6 +87,17 @@ def layout_for(name: str, host_names: list[str] | None, local: bool) -> Layout:
         raise UsageError("--hosts: two hosts share an address; each needs its own (the "
                          "services listen on fixed ports)")
     return Layout(name, chosen)
+
+
+def _loopback(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        ip = None
+    if ip is None or ip.version != 4 or not ip.is_loopback:
+        raise UsageError(f"--address {address!r}: a local cluster listens on a loopback "
+                         "address, 127.0.0.1 to 127.255.255.254")
+    return str(ip)
 
 
 def listening(address: str, port: int) -> bool:

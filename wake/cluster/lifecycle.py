@@ -66,9 +66,10 @@ def _engines(layout: Layout) -> Iterator[dict[str, Engine]]:
 
 
 def create(name: str, host_names: list[str] | None = None, local: bool = False,
-           say: Say = print) -> Cluster:
-    """Bring a cluster up from nothing on its hosts and add it to clusters.json."""
-    layout = layout_for(name, host_names, local)
+           say: Say = print, address: str | None = None) -> Cluster:
+    """Bring a cluster up from nothing on its hosts (or this machine's engine, its
+    services on the loopback `address`) and add it to clusters.json."""
+    layout = layout_for(name, host_names, local, address)
     if name in clusters.load().clusters:
         raise UsageError(f"a cluster named {name!r} exists already in {clusters.path()}; "
                          f"`wake cluster destroy {name}` first")
