@@ -217,8 +217,9 @@ class Engine:
             self._client.api.tag(source, repository, tag)
 
     def untag(self, ref: str) -> None:
-        """Remove a tag, keeping the image's layers (and its other tags)."""
-        with self._translate(f"remove tag {ref}"):
+        """Remove a tag, keeping the image's layers (and its other tags); a tag that is
+        gone already is fine."""
+        with self._translate(f"remove tag {ref}"), suppress(docker.errors.ImageNotFound):
             self._client.api.remove_image(ref, noprune=True)
 
     def push(self, ref: str) -> None:

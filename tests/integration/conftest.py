@@ -193,14 +193,17 @@ def consul_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("consul")
     if binary is None:
         pytest.fail("consul is not installed (scripts/get-consul.sh installs it)")
-    ports = {name: free_port() for name in ("http", "dns", "serf-lan", "serf-wan", "server")}
-    log = tmp_path_factory.mktemp("consul") / "consul.log"
+    # Every port its own (gRPC's 8502 too), so agents of parallel runs never collide.
+    ports = {name: free_port()
+             for name in ("http", "dns", "serf-lan", "serf-wan", "server", "grpc")}
+    folder = tmp_path_factory.mktemp("consul")
+    log = folder / "consul.log"
     with open(log, "wb") as out:
         agent = subprocess.Popen(
             [binary, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1",
              f"-node=wake-test-{os.getpid()}"]
             + [f"-{name}-port={port}" for name, port in ports.items()],
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT, cwd=folder)
     address = f"127.0.0.1:{ports['http']}"
     try:
         import consul

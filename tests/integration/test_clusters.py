@@ -77,6 +77,7 @@ WRITER = """
 import sys
 from wake.cluster import clusters
 from wake.cluster.clusters import Cluster, Clusters
+print("ready", flush=True)  # the kill lands during writes, not during the imports
 n = 0
 while True:
     n += 1
@@ -90,7 +91,9 @@ def test_clusters_json_survives_sigkill_during_writes(tmp_path: Path) -> None:
     env = {**os.environ, "WAKE_HOME": str(home)}
     seen = set()
     for attempt in range(40):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER], env=env)
+        writer = subprocess.Popen([sys.executable, "-c", WRITER], env=env,
+                                  stdout=subprocess.PIPE)
+        assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
         time.sleep(0.05 + (attempt % 7) * 0.013)  # kill at varied points of a write
         writer.send_signal(signal.SIGKILL)
         writer.wait()

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import consul as consul_api
-from ..consul import Agent
+from ..consul import DEFAULT_TIMEOUT, Agent, first_answering, normalize
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
@@ -42,7 +41,7 @@ class Cluster:
     registry: str | None = None  # the cluster's image registry (host:port)
     hosts: tuple[str, ...] = ()  # the hosts `wake cluster create` used (hosts.json names)
 
-    def agent(self, timeout: float = consul_api.DEFAULT_TIMEOUT,
+    def agent(self, timeout: float = DEFAULT_TIMEOUT,
               address: str | None = None) -> Agent:
         """The Consul master's HTTP API (or another server's `address`), with the token."""
         return Agent(address or self.consul, self.token, timeout)
@@ -50,7 +49,7 @@ class Cluster:
     def answering(self, wait: float = 20.0) -> Agent:
         """The first of the master and the other servers that knows a leader, waiting
         out an election (a few seconds after a server is lost)."""
-        return consul_api.first_answering([self.consul, *self.servers], self.token, wait,
+        return first_answering([self.consul, *self.servers], self.token, wait,
                                       f"cluster {self.name}")
 
 
@@ -72,7 +71,7 @@ def path() -> Path:
 
 def normalize_address(address: str) -> str:
     """'10.0.0.2' -> '10.0.0.2:8500'; rejects what is not host[:port]."""
-    return consul_api.normalize(address, "--consul")
+    return normalize(address, "--consul")
 
 
 def load() -> Clusters:
