@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, engine, errors, manifest, settings
+from . import __version__, crash, engine, errors, manifest, settings
 from .build import base, platforms
 from .errors import WakeError
 
@@ -452,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return errors.FAILURE
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
         command = " ".join(str(a) for a in (argv if argv is not None else sys.argv[1:]))
-        print(f"wake: {errors.report_unexpected(exc, f'running `wake {command}`')}",
+        print(f"wake: {crash.report_unexpected(exc, f'running `wake {command}`')}",
               file=sys.stderr)
         return errors.FAILURE
 

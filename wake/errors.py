@@ -1,7 +1,7 @@
 """The one exception root and the one error path.
 
 A WakeError's str() is the message a user reads; its `exit_code` is what `wake` and
-`doit` exit with. Anything else that escapes is a bug: `report_unexpected` writes its
+`doit` exit with. Anything else that escapes is a bug: crash.report_unexpected writes its
 traceback to $WAKE_HOME/logs/ and returns the one line to print instead.
 
 Exit codes (the same through `wake ...` and `doit ...`):
@@ -14,12 +14,7 @@ Exit codes (the same through `wake ...` and `doit ...`):
 
 from __future__ import annotations
 
-import datetime
-import os
-import sys
-import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
 OK, FAILURE, BAD_INPUT, DOIT_USAGE, INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -69,27 +64,3 @@ class DockerError(WakeError):
 class BuildError(WakeError):
     """A stage's build failed; the message names the stage and shows the failing step."""
 
-
-def report_unexpected(exc: BaseException, doing: str) -> str:
-    """Write the traceback of a bug to $WAKE_HOME/logs/ and return one line that says
-    what failed and where the traceback is (never the traceback itself)."""
-    from .settings import wake_home
-
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    summary = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-    try:
-        folder = wake_home() / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / f"crash-{stamp}-{os.getpid()}.log"
-        log.write_text(f"wake {' '.join(sys.argv[1:])}\nwhile {doing}\n\n{text}")
-        where = f"the traceback is in {log}"
-    except (OSError, WakeError):  # WAKE_HOME unusable: the message still gets out
-        fallback = Path(os.environ.get("TMPDIR", "/tmp")) / f"wake-crash-{stamp}.log"
-        try:
-            fallback.write_text(text)
-            where = f"the traceback is in {fallback}"
-        except OSError:
-            where = "the traceback could not be written anywhere"
-    return (f"unexpected error while {doing}: {summary} ({where}; this is a bug in wake, "
-            "please report it with that file)")

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from doit.exceptions import TaskFailed
 
-from . import errors
+from . import crash, errors
 from .build import stages
 from .build.builder import StageState
 from .build.session import Session
@@ -38,7 +38,7 @@ def _action(doing: str, work: Callable[[], object]) -> TaskFailed | None:
         print("wake: interrupted", file=sys.stderr, flush=True)
         raise SystemExit(errors.INTERRUPTED) from None
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
-        return TaskFailed(errors.report_unexpected(exc, doing))
+        return TaskFailed(crash.report_unexpected(exc, doing))
     return None
 
 
@@ -52,7 +52,7 @@ def _load_failed(exc: BaseException) -> NoReturn:
     if isinstance(exc, WakeError):
         print(f"wake: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(exc.exit_code)
-    print(f"wake: {errors.report_unexpected(exc, 'loading the workspace')}", file=sys.stderr,
+    print(f"wake: {crash.report_unexpected(exc, 'loading the workspace')}", file=sys.stderr,
           flush=True)
     raise SystemExit(errors.FAILURE)
 
