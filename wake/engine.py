@@ -59,12 +59,22 @@ class Container:
     image: str
     status: str  # created | running | exited | ...
     labels: dict[str, str] = field(default_factory=dict)
+    ports: dict[int, int] = field(default_factory=dict)  # container port -> host port
+    started_at: str = ""  # RFC 3339, as the engine says
+    image_id: str = ""
 
 
 def _container(c: Any) -> Container:
     attrs = c.attrs
+    ports: dict[int, int] = {}
+    for key, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                ports[int(key.split("/")[0])] = int(binding["HostPort"])
     return Container(str(c.id), str(c.name), str(attrs["Config"]["Image"]), str(c.status),
-                     dict(attrs["Config"].get("Labels") or {}))
+                     dict(attrs["Config"].get("Labels") or {}), ports,
+                     str((attrs.get("State") or {}).get("StartedAt", "")),
+                     str(attrs.get("Image", "")))
 
 
 def connect(base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -120,6 +130,17 @@ def answers(base_url: str, timeout: float = 3.0) -> bool:
 
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """'reg:5000/a/b:tag' -> ('reg:5000/a/b', 'tag'); 'a/b@sha256:x' -> ('a/b', 'sha256:x')."""
+    if "@" in ref:
+        repository, digest = ref.split("@", 1)
+        return repository, digest
+    repository, sep, tag = ref.rpartition(":")
+    if not sep or "/" in tag:  # no tag, or the colon was a registry's port
+        return ref, "latest"
+    return repository, tag
 
 
 class Engine:
@@ -212,7 +233,7 @@ class Engine:
                                           changes=changes, stream_src=True)
 
     def tag(self, source: str, target: str) -> None:
-        repository, tag = target.rsplit(":", 1)
+        repository, tag = split_ref(target)
         with self._translate(f"tag {source} as {target}"):
             self._client.api.tag(source, repository, tag)
 
@@ -222,19 +243,29 @@ class Engine:
         with self._translate(f"remove tag {ref}"), suppress(docker.errors.ImageNotFound):
             self._client.api.remove_image(ref, noprune=True)
 
-    def push(self, ref: str) -> None:
-        repository, tag = ref.rsplit(":", 1)
+    def push(self, ref: str) -> str:
+        """Push repo:tag to its registry; returns the manifest digest the registry gave."""
+        repository, tag = split_ref(ref)
+        digest = ""
         with self._translate(f"push {ref}"):
             for chunk in self._client.api.push(repository, tag, stream=True, decode=True):
                 if "error" in chunk:
                     raise DockerError(f"push of {ref} failed: {chunk['error']}")
+                digest = str((chunk.get("aux") or {}).get("Digest") or digest)
+        return digest
 
     def pull(self, ref: str) -> None:
-        repository, tag = ref.rsplit(":", 1)
+        """Pull repo:tag or repo@sha256:digest from its registry."""
+        repository, tag = split_ref(ref)
         with self._translate(f"pull {ref}"):
             for chunk in self._client.api.pull(repository, tag, stream=True, decode=True):
                 if "error" in chunk:
                     raise DockerError(f"pull of {ref} failed: {chunk['error']}")
+
+    def identity(self) -> str:
+        """The engine's own ID: two URLs reach the same engine when this is equal."""
+        with self._translate("read the engine's info"):
+            return str(self._client.info().get("ID", ""))
 
     def copy_images_to(self, target: Engine, tags: list[str], say: LineSink) -> None:
         """docker save | docker load of the tags `target` lacks (one stream: layers the
@@ -296,10 +327,14 @@ class Engine:
             host_network: bool = False, hostname: str | None = None,
             restart: bool = True, files: dict[str, bytes] | None = None,
             cpu: float | None = None, memory_mb: int | None = None,
-            ports: dict[int, tuple[str, int]] | None = None) -> Container:
+            ports: dict[int, tuple[str, int | None]] | None = None,
+            log: tuple[str, dict[str, str]] | None = None,
+            stop_timeout: int | None = None) -> Container:
         """Start a long-lived container `name` (replacing a leftover of that name):
-        with tini as PID 1, restarted unless stopped, with cpu/memory limits, and
-        `files` (path -> bytes, mode 0600) in place before it starts."""
+        with tini as PID 1 (signals reach the process), restarted unless stopped, with
+        cpu/memory limits, `ports` published on (host address, port or None for any free
+        one), a log driver and its options, and `files` (path -> bytes, mode 0600) in
+        place before it starts."""
         options: dict[str, Any] = {"init": True, "labels": labels, "environment": env or {},
                                    "hostname": hostname}
         if restart:
@@ -312,6 +347,10 @@ class Engine:
             options["mem_limit"] = f"{memory_mb}m"
         if ports:
             options["ports"] = {f"{inside}/tcp": outside for inside, outside in ports.items()}
+        if log:
+            options["log_config"] = {"Type": log[0], "Config": log[1]}
+        if stop_timeout is not None:
+            options["stop_timeout"] = stop_timeout
         with self._translate(f"start {name}"):
             with suppress(docker.errors.NotFound):  # a leftover of a failed start
                 self._client.containers.get(name).remove(force=True)
@@ -337,6 +376,19 @@ class Engine:
                 return _container(self._client.containers.get(name))
             except docker.errors.NotFound:
                 return None
+
+    def stop(self, name: str, timeout: float) -> None:
+        """Stop a container (SIGTERM, then SIGKILL after `timeout` s); it stays, stopped."""
+        with self._translate(f"stop container {name}"):
+            self._client.containers.get(name).stop(timeout=int(timeout))
+
+    def start(self, name: str) -> Container:
+        """Start a stopped container again."""
+        with self._translate(f"start container {name}"):
+            container = self._client.containers.get(name)
+            container.start()
+            container.reload()
+            return _container(container)
 
     def remove(self, name: str, stop_timeout: float | None = None) -> None:
         """Remove a container (and its anonymous volumes); with `stop_timeout`, stop it
