@@ -92,8 +92,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .build.drawing import draw, write_output
+    from .build.drawing import check_output, draw, write_output
 
+    if args.output and args.output != "-":
+        check_output(Path(args.output))  # before the (slow) drawing
     text, count = draw(_session(args), args.format, args.depth)
     if args.output and args.output != "-":
         write_output(Path(args.output), text)

@@ -90,12 +90,12 @@ def _doc(stage: stages.StageDef) -> str:
 def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
     from .build.drawing import draw, write_output
 
+    target = output or f"wake-graph.{format}"
     try:
         text, count = draw(session, format)
+        write_output(Path(target), text)
     except WakeError as exc:
         return TaskFailed(str(exc))
-    target = output or f"wake-graph.{format}"
-    write_output(Path(target), text)
     print(f"wrote {target} ({format}, {count} stages)")
     return None
 

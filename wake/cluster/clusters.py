@@ -25,6 +25,7 @@ import consul
 import requests
 
 from ..errors import UsageError, WakeError
+from ..files import decode, parse_json, read_if_present
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
 
@@ -74,32 +75,46 @@ def path() -> Path:
     return wake_home() / FILE
 
 
+def split_address(text: str) -> tuple[str, int]:
+    """'10.0.0.2:8500' or '[::1]:8500' -> (host, port); ValueError saying what is wrong."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        raise ValueError("no port")
+    if host.startswith("[") != host.endswith("]") or (":" in host and not host.startswith("[")):
+        raise ValueError("write an IPv6 address in brackets, e.g. [::1]:8500")
+    # ASCII digits only: int() also takes '²' and '٣' (and str.isdigit() says yes to them).
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ValueError(f"{port!r} is not a port number (1-65535)")
+    bare = host.strip("[]")
+    if not bare or not bare.isascii() or any(c.isspace() or c in "/@?#" for c in bare):
+        raise ValueError(f"{host!r} is not a host name or address")
+    return bare, int(port)
+
+
 def normalize_address(address: str) -> str:
     """'10.0.0.2' -> '10.0.0.2:8500'; rejects what is not host[:port]."""
     text = address.strip().removeprefix("http://")
-    if not text or "/" in text or " " in text:
-        raise UsageError(f"--consul {address!r} is not HOST[:PORT] (e.g. 10.0.0.2:8500)")
-    if text.startswith("["):  # [ipv6]:port
-        return text if "]:" in text else f"{text}:{DEFAULT_PORT}"
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"--consul {address!r}: {port!r} is not a port number")
-        return f"{host}:{int(port)}"
-    if ":" in text:  # a bare IPv6 address
-        return f"[{text}]:{DEFAULT_PORT}"
-    return f"{text}:{DEFAULT_PORT}"
+    if text.startswith("[") and "]:" not in text:  # [ipv6] without a port
+        text = f"{text}:{DEFAULT_PORT}"
+    elif text.count(":") > 1 and not text.startswith("["):  # a bare IPv6 address
+        text = f"[{text}]:{DEFAULT_PORT}"
+    elif ":" not in text:
+        text = f"{text}:{DEFAULT_PORT}"
+    try:
+        host, port = split_address(text)
+    except ValueError as exc:
+        raise UsageError(f"--consul {address!r}: {exc}; give HOST[:PORT], e.g. "
+                         "10.0.0.2:8500") from None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def load() -> Clusters:
     file = path()
-    if not file.exists():
+    raw = read_if_present(file)
+    if raw is None:
         return Clusters()
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{file} is corrupt ({exc}); wake will not overwrite it. Fix it, "
-                         f"or move it away and add the clusters again") from None
+    data = parse_json(file, decode(file, raw), "wake will not overwrite it. Fix it, or "
+                      "move it away and add the clusters again")
     problems = _check(data)
     if problems:
         raise UsageError(f"{file}: {problems}; wake will not overwrite it. Fix it, or move "
@@ -111,21 +126,39 @@ def load() -> Clusters:
         for name, spec in data["clusters"].items()})
 
 
+def _short(text: str) -> str:
+    return text if len(text) < 200 else text[:200] + "..."
+
+
 def _check(data: Any) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("clusters"), dict):
         return 'expected {"version": 1, "current": ..., "clusters": {...}}'
-    if data.get("version") != VERSION:
-        return f"unknown version {data.get('version')!r} (this wake reads {VERSION})"
+    if data.get("version") != VERSION or isinstance(data.get("version"), bool):
+        return (f"unknown version {_short(repr(data.get('version')))} "
+                f"(this wake reads {VERSION})")
     for name, spec in data["clusters"].items():
+        if not NAME_RE.fullmatch(name):
+            return f"cluster name {_short(repr(name))}: use lowercase letters, digits and '-'"
         if not isinstance(spec, dict) or not isinstance(spec.get("consul"), str):
             return f'cluster {name!r} needs "consul": "host:port"'
+        for key in ("token", "registry"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                return f'cluster {name!r}: "{key}" must be a string or null'
         for key in ("servers", "hosts"):
             value = [] if spec.get(key) is None else spec[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return f'cluster {name!r}: "{key}" must be a list of strings'
+        for key, address in [("consul", spec["consul"]), ("registry", spec.get("registry")),
+                             *(("servers", s) for s in spec.get("servers") or ())]:
+            try:
+                if address is not None:
+                    split_address(address)
+            except ValueError as exc:
+                return (f'cluster {name!r}: "{key}" {_short(repr(address))}: {exc} '
+                        "(HOST:PORT, e.g. 10.0.0.2:8500)")
     current = data.get("current")
-    if current is not None and current not in data["clusters"]:
-        return f"current cluster {current!r} is not in the file"
+    if current is not None and (not isinstance(current, str) or current not in data["clusters"]):
+        return f'"current" {_short(repr(current))} is not the name of a cluster in the file'
     return ""
 
 
@@ -168,6 +201,7 @@ def add(name: str, address: str, token: str | None = None, check: bool = True,
         hosts: tuple[str, ...] = ()) -> Cluster:
     check_name(name)
     cluster = Cluster(name, normalize_address(address), token, servers, registry, hosts)
+    load()  # a bad clusters.json is reported before anything is asked or written
     if check:
         check_consul(cluster)  # before touching the file
     with locked(path()):
