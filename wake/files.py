@@ -26,6 +26,11 @@ PATH_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, e
                          errno.ENXIO})
 
 
+def home_not_a_folder(home: Path | str) -> str:
+    return (f"WAKE_HOME={home} is not a folder; point WAKE_HOME at a folder (or at a path that "
+            "does not exist yet: wake makes it)")
+
+
 def kind(mode: int) -> str:
     """What a non-regular file is, for a message."""
     for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -36,17 +41,18 @@ def kind(mode: int) -> str:
     return "not a regular file"
 
 
-def os_error(path: Path | str, exc: OSError, doing: str = "cannot read") -> FileError:
+def os_error(path: Path | str, exc: OSError, doing: str = "cannot read it") -> FileError:
     """A FileError naming `path` for an OSError met while `doing` something with it."""
     reason = exc.strerror or str(exc)
     home = os.environ.get("WAKE_HOME")
     hint = ""
     if home and os.path.lexists(home) and not os.path.isdir(home) \
             and str(path).startswith(home.rstrip("/") + "/"):
-        hint = f"; WAKE_HOME={home} is a file: point WAKE_HOME at a folder"
+        hint = f"; {home_not_a_folder(home)}"
     elif exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):
-        hint = "; check its permissions (and that its file system is writable)"
-    return FileError(path, f"{doing} it: {reason}{hint}", 2 if exc.errno in PATH_ERRORS else 1)
+        hint = "; check its permissions" + ("" if doing == "cannot read it" else
+                                            " and that its file system is writable")
+    return FileError(path, f"{doing}: {reason}{hint}", 2 if exc.errno in PATH_ERRORS else 1)
 
 
 def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:

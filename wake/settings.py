@@ -77,8 +77,7 @@ def check_home() -> Path:
     """wake_home(), refused (UsageError) when something other than a folder is there."""
     home = wake_home()
     if os.path.lexists(home) and not home.is_dir():
-        raise UsageError(f"WAKE_HOME={home} is not a folder; point WAKE_HOME at a folder (or "
-                         "at a path that does not exist yet: wake makes it)")
+        raise UsageError(files.home_not_a_folder(home))
     return home
 
 

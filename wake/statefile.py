@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import UsageError
-from .files import os_error
+from .errors import FileError, UsageError
+from .files import home_not_a_folder, os_error
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -26,11 +26,11 @@ def private_folder(folder: Path) -> None:
         if folder.stat().st_mode & 0o777 != FOLDER_MODE:
             folder.chmod(FOLDER_MODE)
     except FileExistsError:
-        raise UsageError(f"{folder} is a file, not a folder; wake keeps its state there "
-                         "(WAKE_HOME): move the file away or point WAKE_HOME elsewhere"
-                         ) from None
+        if os.environ.get("WAKE_HOME") == str(folder):
+            raise UsageError(home_not_a_folder(folder)) from None
+        raise FileError(folder, "is a file, not a folder: move it away") from None
     except OSError as exc:
-        raise os_error(folder, exc, "cannot make") from None
+        raise os_error(folder, exc, "cannot make it a private folder (mode 0700)") from None
 
 
 def replace_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
@@ -50,7 +50,7 @@ def replace_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     except OSError as exc:
         if os.path.lexists(temporary):
             os.unlink(temporary)
-        raise os_error(path, exc, "cannot write") from None
+        raise os_error(path, exc, "cannot write it") from None
     try:
         folder = os.open(path.parent, os.O_RDONLY)
         try:
@@ -58,7 +58,7 @@ def replace_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         finally:
             os.close(folder)
     except OSError as exc:
-        raise os_error(path.parent, exc, "cannot sync") from None
+        raise os_error(path.parent, exc, "cannot sync it") from None
 
 
 def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
@@ -74,7 +74,7 @@ def locked(path: Path) -> Iterator[None]:
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     except OSError as exc:
-        raise os_error(lock, exc, "cannot lock") from None
+        raise os_error(lock, exc, "cannot lock it") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -135,7 +135,7 @@ class HashCache:
             self.db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
                             "size INT, mtime INT, inode INT, ctime INT, digest TEXT)")
         except OSError as exc:
-            raise os_error(self.path.parent, exc, "cannot make") from None
+            raise os_error(self.path.parent, exc, "cannot make it") from None
         except sqlite3.Error as exc:
             raise FileError(self.path, f"cannot use the file hash cache: {exc}; it is only "
                             "a cache: check that WAKE_HOME is writable, or delete the file"
