@@ -561,3 +561,29 @@ def test_no_traceback_from_a_real_process(set_up: SetUp, tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("wake: ") and done.stderr.count("\n") <= 4, done.stderr
+
+
+# -- files apps and platforms bring: Aptfile, platform.toml --------------------------------
+
+@pytest.mark.parametrize("case", ["folder", "fifo", "unreadable", "invalid-utf8"])
+def test_odd_aptfile(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wake.build import aptfile
+
+    path = tmp_path / "app" / "Aptfile"
+    place(path, b"libpq5 \xff\n" if case == "invalid-utf8" else
+          case if case != "unreadable" else b"libpq5\n", monkeypatch)
+    if case == "unreadable":
+        unreadable(monkeypatch, path)
+    with pytest.raises(FileError) as info:
+        aptfile.read(path.parent)
+    assert info.value.path == str(path) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("case", ["folder", "fifo", "deep-nesting"])
+def test_odd_platform_toml(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "extra" / "odd" / "platform.toml"
+    place(source, b"x = " + b"[" * 100_000 + b"]" * 100_000 if case == "deep-nesting"
+          else case, monkeypatch)
+    monkeypatch.setenv("WAKE_PLATFORMS_PATH", str(tmp_path / "extra"))
+    assert_refused(*run(capsys, ["platforms"]), source)
