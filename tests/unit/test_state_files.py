@@ -99,7 +99,8 @@ HOSTS_COMMANDS = [
 ]
 CONFIG_COMMANDS = [["config"], ["plan"], ["plan", "--json"], ["graph", "-f", "dot"],
                    ["build"], ["base", "bootstrap"]]
-WORKSPACE_COMMANDS = [["plan"], ["plan", "--json"], ["graph", "-f", "dot"], ["explain", "x"]]
+WORKSPACE_COMMANDS = [["plan"], ["plan", "--json"], ["graph", "-f", "dot"], ["explain", "x"],
+                      ["build"]]
 
 
 def _refuse(*_args: Any, **_kwargs: Any) -> Any:
@@ -441,7 +442,7 @@ def _odd_manifest(case: str, app: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 
 @pytest.mark.parametrize("argv", [["manifest", "check", "app"], ["plan"], ["explain", "x"],
-                                  ["graph", "-f", "dot"]], ids=" ".join)
+                                  ["build"], ["graph", "-f", "dot"]], ids=" ".join)
 @pytest.mark.parametrize("case", ODD_MANIFESTS)
 def test_odd_manifest(case: str, argv: list[str], workdir: Path,
                       monkeypatch: pytest.MonkeyPatch,
