@@ -93,9 +93,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .build.drawing import draw, format_for, write_output
+    from .build.drawing import check_output, draw, format_for, write_output
 
     chosen = format_for(args.output, args.format)
+    if args.output and args.output != "-":
+        check_output(Path(args.output))  # before the (slow) drawing
     text, count = draw(_session(args), chosen, args.depth)
     if args.output and args.output != "-":
         write_output(Path(args.output), text)

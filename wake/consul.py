@@ -32,8 +32,10 @@ class ConsulUnreachable(ConsulError):
     """Consul did not answer, or has no leader yet: a wait may retry this."""
 
 
-def parse_address(text: str, what: str = "Consul address") -> tuple[str, int]:
-    """'10.0.0.2' -> ('10.0.0.2', 8500); '[::1]:8501' -> ('::1', 8501). UsageError else."""
+def parse_address(text: str, what: str = "Consul address",
+                  default_port: int | None = DEFAULT_PORT) -> tuple[str, int]:
+    """'10.0.0.2' -> ('10.0.0.2', 8500); '[::1]:8501' -> ('::1', 8501). UsageError else;
+    with `default_port` None, an address without a port is an error too."""
     raw = text.strip().removeprefix("http://")
     if not raw or not raw.isascii() or any(c.isspace() or c in "/@?#" for c in raw):
         raise UsageError(f"{what} {text!r} is not HOST[:PORT] (e.g. 10.0.0.2:8500)")
@@ -42,13 +44,15 @@ def parse_address(text: str, what: str = "Consul address") -> tuple[str, int]:
         if not sep or (rest and not rest.startswith(":")):
             raise UsageError(f"{what} {text!r}: an IPv6 address goes in brackets, "
                              "e.g. [fd00::2]:8500")
-        port_text = rest[1:] if rest else str(DEFAULT_PORT)
+        port_text = rest[1:] if rest else None
     elif raw.count(":") == 1:
         host, port_text = raw.split(":")
-    elif ":" in raw:  # a bare IPv6 address
-        host, port_text = raw, str(DEFAULT_PORT)
-    else:
-        host, port_text = raw, str(DEFAULT_PORT)
+    else:  # a bare host name, IPv4 or IPv6 address
+        host, port_text = raw, None
+    if port_text is None:
+        if default_port is None:
+            raise UsageError(f"{what} {text!r} has no port (HOST:PORT, e.g. 10.0.0.2:8500)")
+        port_text = str(default_port)
     # int() accepts Unicode digits ('²', '٨'): only ASCII digits are a port.
     if not host or not (port_text.isascii() and port_text.isdigit()) \
             or not 0 < int(port_text) < 65536:

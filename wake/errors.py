@@ -31,6 +31,18 @@ class UsageError(WakeError):
     exit_code = BAD_INPUT
 
 
+class FileError(UsageError):
+    """A file (or folder) wake cannot read or write as it is: `path: reason`. Exit 2 when
+    the path is the user's to fix (missing, a folder, unreadable, read-only), 1 when the
+    machine failed (EIO, a full disk)."""
+
+    def __init__(self, path: object, reason: str, exit_code: int = 2) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.exit_code = exit_code
+        super().__init__(f"{path}: {reason}")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, at a JSON path like `processes.web.cpu`."""

@@ -10,14 +10,15 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import cron
-from .errors import ManifestError, Problem
+from . import cron, files
+from .errors import FileError, ManifestError, Problem
 
 MANIFEST_NAME = "manifest.json"
 
@@ -142,17 +143,29 @@ def find_manifest(path: Path) -> Path:
     """Accept an app folder or a manifest file; return the manifest file's path."""
     if path.is_dir():
         path = path / MANIFEST_NAME
-    if not path.is_file():
+    try:
+        os.lstat(path)  # what else is not a readable file, load() says
+    except (FileNotFoundError, NotADirectoryError):
         raise ManifestError(str(path), [Problem(
             "", "no such file",
-            f"create {MANIFEST_NAME} in the app's folder, or pass the path to it")])
+            f"create {MANIFEST_NAME} in the app's folder, or pass the path to it")]) from None
+    except OSError as exc:
+        raise files.os_error(path, exc) from None
+    except ValueError:  # a NUL in the path
+        raise ManifestError(repr(str(path)), [Problem("", "a path cannot hold a NUL character")]
+                            ) from None
     return path
 
 
 def load(path: Path | str, known_platforms: Iterable[str] | None = None) -> Manifest:
     """Read and validate a manifest; raise ManifestError with every problem found."""
     source = find_manifest(Path(path))
-    raw = source.read_bytes()
+    try:
+        raw = files.read_bytes(source)
+    except FileError as exc:
+        if exc.exit_code != ManifestError.exit_code:
+            raise
+        raise ManifestError(str(source), [Problem("", exc.reason)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -15,6 +15,9 @@ def run_doit(doit_args: list[str], apps: list[str],
              overrides: dict[str, Any] | None = None) -> int:
     session = Session(only=tuple(apps),
                       overrides=tuple(sorted((overrides or {}).items())))
+    # Bad input (wake.toml, a manifest, config.toml) is reported as wake reports it, exit 2,
+    # before doit starts (and writes its .doit.db); the tasks reuse what is loaded here.
+    session.settings, session.workspace  # noqa: B018
 
     def task_build():  # type: ignore[no-untyped-def]
         yield from build_tasks(session)

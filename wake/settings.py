@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from . import files
+from .errors import FileError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,7 +43,7 @@ class Settings:
     def ca_bundle_bytes(self) -> bytes | None:
         if self.ca_bundle is None:
             return None
-        return self.ca_bundle.read_bytes()
+        return files.read_bytes(self.ca_bundle)
 
     def describe(self) -> str:
         lines = []
@@ -54,32 +55,49 @@ class Settings:
 
 
 def _check_ca_bundle(value: str, where: str) -> Path:
-    path = Path(value).expanduser()
+    fix = "point it at a PEM file such as /etc/ssl/certs/ca-certificates.crt"
     try:
-        head = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read CA bundle {path}: {exc.strerror}; "
-                         "point it at a PEM file such as /etc/ssl/certs/ca-certificates.crt"
+        path = Path(value).expanduser()
+    except RuntimeError:  # ~nosuchuser/...
+        raise UsageError(f"{where}: CA bundle {value!r}: no user "
+                         f"{value.split('/')[0][1:]!r} to find the home folder of; {fix}"
                          ) from None
+    try:
+        head = files.read_bytes(path)
+    except FileError as exc:
+        raise FileError(f"{where}: cannot read CA bundle {exc.path}", f"{exc.reason}; {fix}",
+                        exc.exit_code) from None
     if b"-----BEGIN CERTIFICATE-----" not in head:
         raise UsageError(f"{where}: {path} holds no PEM certificate "
                          "(no '-----BEGIN CERTIFICATE-----'); give a PEM CA bundle")
     return path.resolve()
 
 
+def check_home() -> Path:
+    """wake_home(), refused (UsageError) when something other than a folder is there."""
+    home = wake_home()
+    if os.path.lexists(home) and not home.is_dir():
+        raise UsageError(files.home_not_a_folder(home))
+    return home
+
+
 def load(overrides: dict[str, Any] | None = None) -> Settings:
     """Settings from config.toml, the environment, then explicit overrides (CLI flags)."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    config = wake_home() / "config.toml"
-    if config.is_file():
+    config = check_home() / "config.toml"
+    raw = files.read_if_present(config)
+    if raw is not None:
         try:
-            data = tomllib.loads(config.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(files.decode(config, raw))
+        except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{config}: not valid TOML: {exc}") from None
+        except (ValueError, RecursionError):  # a number too long, absurd nesting
+            raise UsageError(f"{config}: not valid TOML: a value too long or too deeply "
+                             "nested to read") from None
         for key, value in data.items():
             if key not in KEYS:
-                raise UsageError(f"{config}: unknown setting {key!r}; "
+                raise UsageError(f"{config}: unknown setting {key[:80]!r}; "
                                  f"known: {', '.join(KEYS)}")
             if not isinstance(value, str):
                 raise UsageError(f"{config}: {key} must be a string")

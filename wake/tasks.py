@@ -114,12 +114,13 @@ def _doc(stage: stages.StageDef) -> str:
 
 
 def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
-    from .build.drawing import draw, format_for, write_output
+    from .build.drawing import check_output, draw, format_for, write_output
 
     def work() -> None:
         chosen = format_for(output, format)
-        text, count = draw(session, chosen)
         target = output or f"wake-graph.{chosen}"
+        check_output(Path(target))
+        text, count = draw(session, chosen)
         write_output(Path(target), text)
         print(f"wrote {target} ({chosen}, {count} stages)")
 

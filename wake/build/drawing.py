@@ -11,7 +11,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from ..errors import UsageError, WakeError
+from ..errors import FileError, UsageError, WakeError
+from ..statefile import replace_file
 from . import stages
 from .plan import Step
 from .session import Session, quiet_builder
@@ -162,11 +163,21 @@ def format_for(output: str | None, fmt: str | None) -> str:
     return suffix
 
 
+def check_output(path: Path) -> None:
+    """Refuse (FileError) an output path that cannot be written, before drawing anything."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileError(path, f"no folder {folder} to write it in; make the folder first, or "
+                        "give another --output")
+    if path.is_dir():
+        raise FileError(path, "is a folder; give a file name, e.g. --output graph.svg")
+
+
 def write_output(path: Path, text: str) -> None:
-    """Replace `path` whole (a reader never sees half a picture)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    """Replace `path` whole (a reader never sees half a picture, and a failed write leaves
+    the old one); FileError if it cannot be written."""
+    check_output(path)
+    replace_file(path, text.encode("utf-8"), mode=0o644)
 
 
 def render(graph: nx.DiGraph, steps: dict[str, Step], fmt: str,

@@ -18,7 +18,8 @@ from typing import Any
 
 import jinja2
 
-from ..errors import UsageError, WakeError
+from .. import files
+from ..errors import FileError, UsageError, WakeError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,8 +128,10 @@ def _jinja_env(dirs: tuple[Path, ...]) -> jinja2.Environment:
 def _load_one(directory: Path) -> Platform:
     source = directory / "platform.toml"
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(files.read_text(source))
+    except FileError as exc:
+        raise UsageError(f"{source}: cannot read platform definition: {exc.reason}") from None
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(f"{source}: cannot read platform definition: {exc}") from None
     problems = [f"unknown key {key!r}" for key in data if key not in PLATFORM_KEYS]
 
@@ -194,7 +197,7 @@ def load_all() -> dict[str, Platform]:
         for child in sorted(folder.iterdir()):
             if child.name.startswith(("_", ".")) or child.name in found:
                 continue
-            if (child / "platform.toml").is_file():
+            if os.path.lexists(child / "platform.toml"):  # _load_one says if not a file
                 found[child.name] = _load_one(child)
     return found
 

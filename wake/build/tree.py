@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import FileError
+from ..files import os_error
 from ..settings import wake_home
 
 if TYPE_CHECKING:
@@ -124,13 +126,20 @@ class HashCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or wake_home() / "cache" / "filehash.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # A cache: losing the last writes to a power cut only costs re-reading files.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT,"
-                        " mtime INT, inode INT, ctime INT, digest TEXT)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # A cache: losing the last writes to a power cut only costs re-reading files.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, "
+                            "size INT, mtime INT, inode INT, ctime INT, digest TEXT)")
+        except OSError as exc:
+            raise os_error(self.path.parent, exc, "cannot make it") from None
+        except sqlite3.Error as exc:
+            raise FileError(self.path, f"cannot use the file hash cache: {exc}; it is only "
+                            "a cache: check that WAKE_HOME is writable, or delete the file"
+                            ) from None
         self.pending: list[tuple[str, int, int, int, int, str]] = []
         self.hits = 0
         self.misses = 0

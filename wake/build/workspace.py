@@ -18,7 +18,9 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .. import files
 from .. import manifest as manifest_mod
 from ..errors import UsageError
 from ..manifest import Manifest
@@ -35,6 +37,8 @@ else:  # pragma: no cover
 
 WORKSPACE_FILE = "wake.toml"
 APP_KEYS = ("path", "git", "ref", "subdir")
+EXAMPLES = {"path": "apps/shop", "git": "https://git.example.com/shop.git", "ref": "main",
+            "subdir": "."}
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,12 @@ class Workspace:
 def find_file(start: Path | None = None) -> Path | None:
     if os.environ.get("WAKE_WORKSPACE"):
         path = Path(os.environ["WAKE_WORKSPACE"])
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise UsageError(f"WAKE_WORKSPACE={path}: no such file")
-        return path
+        return path  # load() says if it is not a readable file
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / WORKSPACE_FILE).is_file():
+        if os.path.lexists(folder / WORKSPACE_FILE):
             return folder / WORKSPACE_FILE
     return None
 
@@ -97,6 +101,50 @@ def _git_app(url: str, ref: str | None) -> Path:
     return checkout
 
 
+def _read(source: Path) -> dict[str, Any]:
+    text = files.read_text(source)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{source}: cannot read workspace: {exc}") from None
+    except (ValueError, RecursionError):  # a number too long, absurd nesting
+        raise UsageError(f"{source}: cannot read workspace: a value too long or too deeply "
+                         "nested to read") from None
+
+
+def _app_root(source: Path, where: str, entry: Any) -> Path:
+    """The folder holding one [[apps]] entry's manifest.json, or a UsageError at `where`."""
+    if not isinstance(entry, dict):
+        raise UsageError(f"{where}: must be a table with path = ... or git = ...")
+    unknown = [k for k in entry if k not in APP_KEYS]
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0][:80]!r}; known: "
+                         f"{', '.join(APP_KEYS)}")
+    if ("path" in entry) == ("git" in entry):
+        raise UsageError(f"{where}: give exactly one of path = \"...\" or git = \"...\"")
+    for key, value in entry.items():
+        if not isinstance(value, str) or not value or "\0" in value:
+            raise UsageError(f"{where}: {key} must be a non-empty string without NUL "
+                             f"characters, e.g. {key} = \"{EXAMPLES[key]}\"")
+    for key in ("git", "ref"):
+        if entry.get(key, "").startswith("-"):
+            raise UsageError(f"{where}: {key} = {entry[key][:80]!r} starts with '-' (git "
+                             "would read it as an option); give a URL, a path or a ref name")
+    subdir: str = entry.get("subdir", ".")
+    if Path(subdir).is_absolute() or ".." in Path(subdir).parts:
+        raise UsageError(f"{where}: subdir = {subdir[:80]!r} must be a relative path inside "
+                         "the app's folder or repository (no '..', not absolute)")
+    root: Path
+    if "path" in entry:
+        root = (source.parent / entry["path"]).resolve()
+    else:
+        root = _git_app(entry["git"], entry.get("ref"))
+    found = (root / subdir).resolve()
+    if not found.is_relative_to(root):  # a symlink that leads out
+        raise UsageError(f"{where}: subdir = {subdir[:80]!r} leads out of {root}")
+    return found
+
+
 def load(path: Path | str | None = None) -> Workspace:
     """The workspace at `path` (a wake.toml) or found from the current folder."""
     source = Path(path) if path else find_file()
@@ -105,32 +153,16 @@ def load(path: Path | str | None = None) -> Workspace:
     if source is None:
         roots = sorted(p.parent for p in Path.cwd().glob("*/" + manifest_mod.MANIFEST_NAME))
     else:
-        try:
-            data = tomllib.loads(source.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"{source}: cannot read workspace: {exc}") from None
+        data = _read(source)
         for key in data:
             if key != "apps":
-                raise UsageError(f"{source}: unknown key {key!r}; a workspace lists its apps "
-                                 "as [[apps]] tables")
+                raise UsageError(f"{source}: unknown key {key[:80]!r}; a workspace lists its "
+                                 "apps as [[apps]] tables")
         entries = data.get("apps", [])
         if not isinstance(entries, list):
             raise UsageError(f"{source}: apps must be an array of tables ([[apps]])")
         for index, entry in enumerate(entries):
-            where = f"{source}: apps[{index}]"
-            if not isinstance(entry, dict):
-                raise UsageError(f"{where}: must be a table with path = ... or git = ...")
-            unknown = [k for k in entry if k not in APP_KEYS]
-            if unknown:
-                raise UsageError(f"{where}: unknown key {unknown[0]!r}; known: "
-                                 f"{', '.join(APP_KEYS)}")
-            if ("path" in entry) == ("git" in entry):
-                raise UsageError(f"{where}: give exactly one of path = \"...\" or git = \"...\"")
-            if "path" in entry:
-                root = (source.parent / str(entry["path"])).resolve()
-            else:
-                root = _git_app(str(entry["git"]), entry.get("ref"))
-            roots.append(root / str(entry.get("subdir", ".")))
+            roots.append(_app_root(source, f"{source}: apps[{index}]", entry))
     apps = [load_app(root, registry) for root in roots]
     seen: dict[str, Path] = {}
     for app in apps:

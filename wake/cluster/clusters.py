@@ -21,15 +21,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..consul import DEFAULT_TIMEOUT, Agent, first_answering, normalize
+from ..consul import DEFAULT_TIMEOUT, Agent, first_answering, normalize, parse_address
 from ..errors import UsageError, WakeError
+from ..files import decode, parse_json, read_if_present
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
 
 FILE = "clusters.json"
 VERSION = 1
 NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-DEFAULT_PORT = 8500
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,11 @@ def normalize_address(address: str) -> str:
 
 def load() -> Clusters:
     file = path()
-    if not file.exists():
+    raw = read_if_present(file)
+    if raw is None:
         return Clusters()
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{file} is corrupt ({exc}); wake will not overwrite it. Fix it, "
-                         f"or move it away and add the clusters again") from None
+    data = parse_json(file, decode(file, raw), "wake will not overwrite it. Fix it, or "
+                      "move it away and add the clusters again")
     problems = _check(data)
     if problems:
         raise UsageError(f"{file}: {problems}; wake will not overwrite it. Fix it, or move "
@@ -94,21 +92,38 @@ def load() -> Clusters:
         for name, spec in data["clusters"].items()})
 
 
+def _short(text: str) -> str:
+    return text if len(text) < 200 else text[:200] + "..."
+
+
 def _check(data: Any) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("clusters"), dict):
         return 'expected {"version": 1, "current": ..., "clusters": {...}}'
-    if data.get("version") != VERSION:
-        return f"unknown version {data.get('version')!r} (this wake reads {VERSION})"
+    if data.get("version") != VERSION or isinstance(data.get("version"), bool):
+        return (f"unknown version {_short(repr(data.get('version')))} "
+                f"(this wake reads {VERSION})")
     for name, spec in data["clusters"].items():
+        if not NAME_RE.fullmatch(name):
+            return f"cluster name {_short(repr(name))}: use lowercase letters, digits and '-'"
         if not isinstance(spec, dict) or not isinstance(spec.get("consul"), str):
             return f'cluster {name!r} needs "consul": "host:port"'
+        for key in ("token", "registry"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                return f'cluster {name!r}: "{key}" must be a string or null'
         for key in ("servers", "hosts"):
             value = [] if spec.get(key) is None else spec[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return f'cluster {name!r}: "{key}" must be a list of strings'
+        for key, address in [("consul", spec["consul"]), ("registry", spec.get("registry")),
+                             *(("servers", s) for s in spec.get("servers") or ())]:
+            try:
+                if address is not None:
+                    parse_address(address, f'"{key}"', default_port=None)
+            except UsageError as exc:
+                return f"cluster {name!r}: {_short(str(exc))}"
     current = data.get("current")
-    if current is not None and current not in data["clusters"]:
-        return f"current cluster {current!r} is not in the file"
+    if current is not None and (not isinstance(current, str) or current not in data["clusters"]):
+        return f'"current" {_short(repr(current))} is not the name of a cluster in the file'
     return ""
 
 
@@ -143,6 +158,7 @@ def add(name: str, address: str, token: str | None = None, check: bool = True,
         hosts: tuple[str, ...] = ()) -> Cluster:
     check_name(name)
     cluster = Cluster(name, normalize_address(address), token, servers, registry, hosts)
+    load()  # a bad clusters.json is reported before anything is asked or written
     if check:
         check_consul(cluster)  # before touching the file
     with locked(path()):

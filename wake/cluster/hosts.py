@@ -17,11 +17,13 @@ import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import engine as engine_mod
 from ..engine import Engine, TLSFiles
 from ..errors import UsageError, WakeError
+from ..files import decode, parse_json, read_if_present
 from ..settings import wake_home
 from ..statefile import locked, write_atomically
 from . import drivers
@@ -156,24 +158,48 @@ def default_address(url: str) -> str:
 
 def load() -> dict[str, Host]:
     file = path()
-    if not file.exists():
+    raw = read_if_present(file)
+    if raw is None:
         return {}
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{file} is corrupt ({exc}); wake will not overwrite it. Fix it, "
-                         "or move it away and add the hosts again") from None
+    data = parse_json(file, decode(file, raw), "wake will not overwrite it. Fix it, or move "
+                      "it away and add the hosts again")
     if (not isinstance(data, dict) or data.get("version") != VERSION
-            or not isinstance(data.get("hosts"), dict)):
+            or isinstance(data.get("version"), bool) or not isinstance(data.get("hosts"), dict)):
         raise UsageError(f'{file}: expected {{"version": {VERSION}, "hosts": {{...}}}}; '
                          "wake will not overwrite it")
     found = {}
     for name, spec in data["hosts"].items():
-        try:
-            found[name] = Host(name=name, **spec)
-        except TypeError as exc:
-            raise UsageError(f"{file}: host {name!r}: {exc}") from None
+        problem = _check_spec(name, spec)
+        if problem:
+            raise UsageError(f"{file}: host {name[:80]!r}: {problem}; wake will not overwrite "
+                             "it. Fix it, or move it away and add the hosts again")
+        found[name] = Host(name=name, **spec)
     return found
+
+
+def _check_spec(name: str, spec: Any) -> str:
+    if not NAME_RE.fullmatch(name) or name == LOCAL:
+        return "not a host name (1-40 lowercase letters, digits and '-')"
+    if not isinstance(spec, dict):
+        return 'expected {"docker": URL, "address": IP, ...}'
+    fields: dict[str, type | tuple[type, ...]] = {
+        "docker": str, "address": str, "driver": str, "tls": (str, type(None)), "insecure": bool}
+    unknown = sorted(set(spec) - set(fields))
+    if unknown:
+        return f"unknown field {unknown[0][:80]!r}; known: {', '.join(fields)}"
+    for key in ("docker", "address"):
+        if key not in spec:
+            return f'needs "{key}"'
+    for key, kinds in fields.items():
+        if key in spec and not isinstance(spec[key], kinds):
+            return f'"{key}" must be {"true or false" if key == "insecure" else "a string"}'
+    if spec.get("driver", EXISTING) not in drivers.DRIVERS:
+        return f'"driver" must be one of {", ".join(drivers.DRIVERS)}'
+    if not spec["docker"].startswith(("unix://", "ssh://", "tcp://")) or "\0" in spec["docker"]:
+        return '"docker" must be a unix://, ssh:// or tcp:// URL'
+    if not spec["address"] or any(c.isspace() or c == "\0" for c in spec["address"]):
+        return '"address" must be an IP address or host name'
+    return ""
 
 
 def save(hosts: dict[str, Host]) -> None:
