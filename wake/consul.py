@@ -173,6 +173,11 @@ class Agent:
         with self._call(f"deregister service {service_id}"):
             self._client.agent.service.deregister(service_id)
 
+    def catalog_services(self) -> dict[str, list[str]]:
+        """Every service name in the catalog with its tags."""
+        with self._call("list the services"):
+            return {str(k): list(v or []) for k, v in self._client.catalog.services()[1].items()}
+
     def catalog_service(self, name: str) -> list[dict[str, Any]]:
         """Every instance of a service in the catalog, whatever its health."""
         with self._call(f"list service {name}"):

@@ -1,11 +1,15 @@
-"""The registry cache: stage images pushed after a build, pulled instead of rebuilt.
+"""Image registries: the build cache (stage images pushed after a build, pulled instead
+of rebuilt) and a cluster's registry (release images hosts pull by digest).
 
-Talks the registry's HTTP API (v2) directly for "is this tag there?", so a
-check costs one HEAD request and no pull.
+Talks the registry's HTTP API (v2) directly for "is this tag there?" and "what image is
+this tag?", so a check costs one request and no pull. A cluster's registry speaks TLS with
+the cluster's own CA (`ca`, PEM bytes).
 """
 
 from __future__ import annotations
 
+import json
+import ssl
 import urllib.error
 import urllib.request
 
@@ -19,9 +23,11 @@ MANIFEST_TYPES = ", ".join([
 ])
 
 
-def _base_url(registry: str) -> str:
+def _base_url(registry: str, ca: bytes | None = None) -> str:
     if "://" in registry:
         return registry.rstrip("/")
+    if ca is not None:
+        return f"https://{registry}"
     host = registry.split(":")[0]
     # Registries on loopback speak plain HTTP (and dockerd allows that for 127.0.0.0/8).
     scheme = "http" if host in ("localhost", "127.0.0.1", "::1") else "https"
@@ -32,27 +38,53 @@ def host(registry: str) -> str:
     return registry.split("://", 1)[-1].rstrip("/")
 
 
-def has(registry: str, repository: str, tag: str) -> bool:
-    request = urllib.request.Request(f"{_base_url(registry)}/v2/{repository}/manifests/{tag}",
-                                     method="HEAD", headers={"Accept": MANIFEST_TYPES})
+def _manifest(registry: str, repository: str, tag: str, method: str,
+              ca: bytes | None) -> bytes | None:
+    """The manifest of repository:tag (HEAD: b""), or None when the registry has none."""
+    request = urllib.request.Request(
+        f"{_base_url(registry, ca)}/v2/{repository}/manifests/{tag}", method=method,
+        headers={"Accept": MANIFEST_TYPES})
+    context = ssl.create_default_context(cadata=ca.decode()) if ca else None
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return bytes(response.read()) if method == "GET" else b""
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            return False
-        raise WakeError(f"registry {registry}: HEAD {repository}:{tag} gave {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise WakeError(f"registry {registry} does not answer ({exc}); start it or unset "
-                        "WAKE_REGISTRY / registry in config.toml") from None
+            return None
+        raise WakeError(f"registry {registry}: {method} {repository}:{tag} gave {exc.code}"
+                        ) from None
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        hint = ("is the cluster up? `wake cluster status`" if ca else
+                "start it or unset WAKE_REGISTRY / registry in config.toml")
+        raise WakeError(f"registry {registry} does not answer ({exc}); {hint}") from None
 
 
-def push(engine: Engine, registry: str, local_tag: str) -> None:
-    """Push a local image to the registry under the same repository and tag."""
+def has(registry: str, repository: str, tag: str, ca: bytes | None = None) -> bool:
+    return _manifest(registry, repository, tag, "HEAD", ca) is not None
+
+
+def image_id(registry: str, repository: str, tag: str, ca: bytes | None = None) -> str | None:
+    """The image ID (its config's digest) of repository:tag in the registry, without
+    pulling it: what a stage key needs on an engine that lacks its base image."""
+    data = _manifest(registry, repository, tag, "GET", ca)
+    if data is None:
+        return None
+    try:
+        config = json.loads(data)["config"]["digest"]
+    except (ValueError, KeyError, TypeError):
+        raise WakeError(f"registry {registry}: {repository}:{tag} has no single-image "
+                        "manifest") from None
+    return str(config)
+
+
+def push(engine: Engine, registry: str, local_tag: str) -> str:
+    """Push a local image to the registry under the same repository and tag; returns the
+    registry's digest of it."""
     remote = f"{host(registry)}/{local_tag}"
     engine.tag(local_tag, remote)
-    engine.push(remote)
+    digest = engine.push(remote)
     engine.untag(remote)
+    return digest
 
 
 def pull(engine: Engine, registry: str, local_tag: str) -> None:

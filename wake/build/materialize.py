@@ -141,6 +141,9 @@ class Materializer:
         self._cache = cache
         self._done: dict[str, Materialized] = {}
         self._base_id: str | None = None
+        # Where else the base image's id may be read when the engine lacks the image
+        # (a deploy: the cluster's registry), so keys never need a pull.
+        self.base_id_fallback: Callable[[str], str | None] | None = None
         self._commits: dict[tuple[str, str | None], str] = {}
         self._apt: dict[Path, tuple[str, ...]] = {}
 
@@ -159,6 +162,11 @@ class Materializer:
     def base_image_id(self) -> str:
         if self._base_id is None:
             image = self.client.inspect(self.settings.base_image)
+            if image is None and self.base_id_fallback is not None:
+                found = self.base_id_fallback(self.settings.base_image)
+                if found:
+                    self._base_id = found
+                    return found
             if image is None:
                 raise WakeError(f"base image {self.settings.base_image} is not in the engine; "
                                 "run `wake base bootstrap` (or docker pull it where you can)")

@@ -17,6 +17,7 @@ from typing import Any
 from ..consul import Agent, ConsulError, ConsulUnreachable
 from ..engine import Container, Engine, connect
 from ..errors import UsageError, WakeError
+from ..files import read_if_present
 from ..settings import wake_home
 from ..waiting import Pending, wait_until
 from . import clusters, hosts, services
@@ -83,9 +84,9 @@ def gossip_key(cluster: Cluster, agent: Agent) -> str | None:
     keyring (which answers only when every member does). None: gossip is not encrypted."""
     if not agent.gossip_encrypted():
         return None
-    saved = wake_home() / "clusters" / cluster.name / GOSSIP_KEY_FILE
-    if saved.is_file():
-        return saved.read_text().strip()
+    saved = read_if_present(wake_home() / "clusters" / cluster.name / GOSSIP_KEY_FILE)
+    if saved is not None:
+        return saved.decode("ascii", "replace").strip()
     problem = "no LAN key listed"
     try:
         for ring in agent.keyring():
@@ -206,6 +207,7 @@ def _clean_host(engine: Engine, host: Host, name: str, registry: str | None,
 
 def leave(cluster: Cluster, name: str, say: Say = print) -> None:
     """Take a host out: its agent leaves, its containers of the cluster go."""
+    known = hosts.load()  # a bad hosts.json is reported before anything is asked
     agent = cluster.answering()
     facts = read_facts(agent)
     if name in facts.service_nodes:
@@ -215,7 +217,7 @@ def leave(cluster: Cluster, name: str, say: Say = print) -> None:
     member = facts.members.get(name)
     if member is None and name not in cluster.hosts:
         raise UsageError(f"host {name} is not in cluster {cluster.name}")
-    host = hosts.load().get(name)
+    host = known.get(name)
     cleaned = False
     if host is not None:
         try:
