@@ -1,0 +1,1 @@
+"""Deploys: releases, placement, rollouts."""
