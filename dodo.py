@@ -3,7 +3,7 @@
 The apps are those of the workspace file wake.toml (see wake/workspace.py).
 """
 
-from wake.tasks import DOIT_CONFIG, build_tasks, graph_task
+from wake.tasks import DOIT_CONFIG, build_tasks, deploy_tasks, graph_task
 
 __all__ = ["DOIT_CONFIG"]  # doit reads it from this module
 
@@ -11,6 +11,11 @@ __all__ = ["DOIT_CONFIG"]  # doit reads it from this module
 def task_build():  # type: ignore[no-untyped-def]
     """wake's build graph: platform stages, app stages, one release image per process."""
     yield from build_tasks()
+
+
+def task_deploy():  # type: ignore[no-untyped-def]
+    """deploy each app to the current cluster: doit deploy:APP (a no-op when nothing changed)"""
+    yield from deploy_tasks()
 
 
 def task_graph():  # type: ignore[no-untyped-def]

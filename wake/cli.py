@@ -285,6 +285,40 @@ def cmd_cluster_status(args: argparse.Namespace) -> int:
     return 1 if found.down else 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import contextlib
+    import json
+
+    from .build.session import Session
+    from .cluster import clusters
+    from .run import run_doit
+
+    if args.cluster:
+        os.environ["WAKE_CLUSTER"] = args.cluster  # doit's tasks read the current cluster
+    clusters.current()  # no cluster: say so before doit starts
+    settings.load(_overrides(args))
+    session = Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())))
+    targets = [f"deploy:{app}" for app in args.apps] or ["deploy"]
+    # With --json, stdout carries only the result; progress goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        code = run_doit(["run", *targets], args.apps, _overrides(args), session=session)
+    if args.json:
+        apps = args.apps or [app.name for app in session.workspace.apps]
+        print(json.dumps([session.results.get(app, {"app": app, "outcome": "up to date"})
+                          for app in apps], indent=2))
+    return code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .build.session import Session
+    from .cluster import clusters
+    from .deploy import status
+
+    found = status.collect(Session(), clusters.current(args.cluster), args.apps)
+    print(status.to_json(found) if args.json else status.render(found))
+    return 0 if all(app.matches for app in found) else 1
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .build.explain import explain
 
@@ -425,6 +459,17 @@ def parser() -> argparse.ArgumentParser:
     p = add("status", cmd_cluster_status, "leader, servers, hosts and services with health "
             "(exit 1 if anything is down)", ksub)
     p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("deploy", cmd_deploy, "build what changed and deploy it to the current cluster "
+            "(the doit task deploy:APP; nothing happens when nothing changed)")
+    p.add_argument("apps", nargs="*", metavar="APP", help="apps to deploy (default: all)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    build_options(p)
+
+    p = add("status", cmd_status, "each app's current release and instances: host, "
+            "address, health, uptime; whether the cluster matches the workspace")
+    p.add_argument("apps", nargs="*", metavar="APP", help="only these apps")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("explain", cmd_explain, "say why a stage would rebuild, or that it is up to date")

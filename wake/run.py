@@ -8,13 +8,13 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from .build.session import Session
-from .tasks import DOIT_CONFIG, build_tasks
+from .tasks import DOIT_CONFIG, build_tasks, deploy_tasks
 
 
 def run_doit(doit_args: list[str], apps: list[str],
-             overrides: dict[str, Any] | None = None) -> int:
-    session = Session(only=tuple(apps),
-                      overrides=tuple(sorted((overrides or {}).items())))
+             overrides: dict[str, Any] | None = None, session: Session | None = None) -> int:
+    session = session or Session(only=tuple(apps),
+                                 overrides=tuple(sorted((overrides or {}).items())))
     # Bad input (wake.toml, a manifest, config.toml) is reported as wake reports it, exit 2,
     # before doit starts (and writes its .doit.db); the tasks reuse what is loaded here.
     session.settings, session.workspace  # noqa: B018
@@ -22,7 +22,10 @@ def run_doit(doit_args: list[str], apps: list[str],
     def task_build():  # type: ignore[no-untyped-def]
         yield from build_tasks(session)
 
-    namespace = {"task_build": task_build,
+    def task_deploy():  # type: ignore[no-untyped-def]
+        yield from deploy_tasks(session)
+
+    namespace = {"task_build": task_build, "task_deploy": task_deploy,
                  "DOIT_CONFIG": DOIT_CONFIG}
     code: int = DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
     return code

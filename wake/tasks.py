@@ -105,6 +105,55 @@ def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
                "actions": None, "task_dep": nodes}
 
 
+class ReleaseCurrent:
+    """doit's uptodate check of `deploy:<app>`: the release the workspace wants (from
+    stage keys: nothing is built or pulled to know it) is the cluster's current one, and
+    every instance it wants is passing in Consul."""
+
+    def __init__(self, session: Session, app: str) -> None:
+        self.session = session
+        self.app = app
+
+    def __call__(self) -> bool:
+        from .deploy import deployer
+
+        try:
+            return deployer.up_to_date(self.session, self.app)
+        except Exception:  # noqa: BLE001 - the action runs and reports it properly
+            return False
+
+    def __repr__(self) -> str:
+        return (f"the cluster's current release of {self.app} is not the one the workspace "
+                "wants, or not all its instances pass (`wake plan` shows what would change)")
+
+
+def _deploy(session: Session, app: str) -> TaskFailed | None:
+    from .deploy import deployer
+
+    return _action(f"deploying {app}", lambda: deployer.deploy_task(session, app))
+
+
+def deploy_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
+    """`deploy:<app>` for every app of the workspace; its app's images are its setup
+    (built only when the deploy must happen)."""
+    session = session or Session()
+    try:
+        apps = [app.name for app in session.workspace.apps
+                if not session.only or app.name in session.only]
+    except Exception as exc:  # noqa: BLE001 - see _load_failed
+        _load_failed(exc)
+    for app in apps:
+        yield {
+            "basename": "deploy",
+            "name": app,
+            "doc": f"deploy {app} to the current cluster (builds what changed first)",
+            "actions": [(_deploy, [session, app])],
+            "uptodate": [ReleaseCurrent(session, app)],
+            "setup": [f"build:{app}"],
+            "verbosity": 2,
+        }
+
+
 def _doc(stage: stages.StageDef) -> str:
     if stage.app is None:
         return f"{stage.platform.name} {stage.kind} image (shared by its apps)"

@@ -5,7 +5,8 @@ Created lazily so `doit list` never talks to the engine or hashes a tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 from pathlib import Path
 
@@ -24,6 +25,8 @@ class Session:
     workspace_file: Path | None = None
     only: tuple[str, ...] = ()
     overrides: tuple[tuple[str, str | None], ...] = ()
+    # What deploys of this session did, by app (`wake deploy --json` prints it).
+    results: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def settings(self) -> Settings:

@@ -146,6 +146,31 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say) -> dict[str, 
         target.close()
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _cluster() -> Cluster:
+    from ..cluster import clusters
+
+    return clusters.current()
+
+
+def up_to_date(session: Session, app: str) -> bool:
+    """doit's question: is the wanted release current, with every instance passing?"""
+    target = Target.open(_cluster())
+    try:
+        session.materializer.base_id_fallback = target.base_image_id
+        return observe(session, target, app).up_to_date
+    finally:
+        target.close()
+
+
+def deploy_task(session: Session, app: str) -> None:
+    """The action of `deploy:<app>`: deploy to the current cluster, keep the result."""
+    session.results[app] = deploy(session, _cluster(), app, _say)
+
+
 def plan(target: Target, release: Release, everyone: list[Instance]) -> placement.Rollout:
     rooms = [placement.HostRoom(h.name, h.cpus, h.memory) for h in target.hosts.values()
              if h.passing]
