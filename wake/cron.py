@@ -31,8 +31,20 @@ MACROS = {
 _RANGE = re.compile(r"(?P<start>[a-z0-9]+)(?:-(?P<end>[a-z0-9]+))?(?:/(?P<step>[0-9]+))?")
 
 
+# More digits than any field needs; int() of thousands of digits is refused by
+# Python (and slow before that).
+MAX_DIGITS = 4
+
+
 class CronSyntaxError(ValueError):
     pass
+
+
+def _int(text: str, field: str, what: str) -> int:
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        shown = text if len(text) <= 12 else f"{text[:8]}... ({len(text)} digits)"
+        raise CronSyntaxError(f"{field} field: the {what} {shown} is far too large")
+    return int(text.lstrip("0") or "0")
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ def _value(text: str, low: int, high: int, names: tuple[str, ...], field: str) -
         return names.index(text) + (1 if low == 1 else 0)
     if not (text.isascii() and text.isdigit()):
         raise CronSyntaxError(f"{field} field: {text!r} is not a number")
-    number = int(text)
+    number = _int(text, field, "value")
     if not low <= number <= high:
         raise CronSyntaxError(f"{field} field: {number} is outside {low}-{high}")
     return number
@@ -58,7 +70,7 @@ def _check_field(text: str, field: str, low: int, high: int, names: tuple[str, .
             rest = part[1:]
             if rest and not re.fullmatch(r"/[0-9]+", rest):
                 raise CronSyntaxError(f"{field} field: {part!r} is not '*' or '*/N'")
-            if rest and int(rest[1:]) == 0:
+            if rest and _int(rest[1:], field, "step") == 0:
                 raise CronSyntaxError(f"{field} field: a step of 0 never fires")
             continue
         match = _RANGE.fullmatch(part)
@@ -69,7 +81,7 @@ def _check_field(text: str, field: str, low: int, high: int, names: tuple[str, .
             end = _value(match["end"], low, high, names, field)
             if end < start:
                 raise CronSyntaxError(f"{field} field: range {part!r} runs backwards")
-        if match["step"] is not None and int(match["step"]) == 0:
+        if match["step"] is not None and _int(match["step"], field, "step") == 0:
             raise CronSyntaxError(f"{field} field: a step of 0 never fires")
 
 

@@ -14,9 +14,22 @@ Exit codes (the same through `wake ...` and `doit ...`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 OK, FAILURE, BAD_INPUT, DOIT_USAGE, INTERRUPTED = 0, 1, 2, 3, 130
+
+# Characters a terminal would act on or hide (controls, lone surrogates that cannot
+# even be encoded, line separators, bidi overrides): error messages show them escaped.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u200e\u200f\u202a-\u202e"
+    "\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with unprintable characters written as escapes (\\n, \\x1b, \\ud800)."""
+    return _UNPRINTABLE.sub(
+        lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 class WakeError(Exception):
@@ -52,9 +65,9 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
-        where = self.path or "(top level)"
-        text = f"{where}: {self.message}"
-        return f"{text}\n      fix: {self.fix}" if self.fix else text
+        where = printable(self.path) or "(top level)"
+        text = f"{where}: {printable(self.message)}"
+        return f"{text}\n      fix: {printable(self.fix)}" if self.fix else text
 
 
 class ManifestError(UsageError):
@@ -64,7 +77,7 @@ class ManifestError(UsageError):
         self.source = source
         self.problems = problems
         count = len(problems)
-        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}"]
+        lines = [f"{printable(source)}: {count} problem{'s' if count != 1 else ''}"]
         lines += [f"  - {p}" for p in problems]
         super().__init__("\n".join(lines))
 

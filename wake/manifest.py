@@ -28,6 +28,22 @@ NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 NAME_MAX = 63
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MIN_MEMORY_MB = 16
+MAX_MEMORY_MB = 16 * 1024 * 1024  # 16 TiB
+MIN_CPU = 0.01  # Docker's smallest --cpus
+MAX_CPU = 1024
+
+# Longer JSON integers are kept as _HugeNumber: Python refuses to convert ints of
+# over 4300 digits, and no field needs more than a few.
+MAX_INT_DIGITS = 64
+
+# Characters that may not appear in chdir and repo targets: Docker's WORKDIR and
+# COPY expand `$`, treat `\` and quotes as escapes, and split on whitespace; a
+# line break would start a new Dockerfile instruction.
+UNSAFE_PATH_RE = re.compile(r"""[\s\x00-\x1f\x7f-\x9f$\\"']""")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# What git's check-ref-format refuses anywhere in a ref name.
+BAD_REF_RE = re.compile(r"[\s\x00-\x1f\x7f~^:?*\[\\]|\.\.|@\{")
 
 DEFAULT_CHDIR = "/opt/app"
 DEFAULT_CPU = 1.0
@@ -123,6 +139,21 @@ class Manifest:
         return "\n".join(lines)
 
 
+class _HugeNumber:
+    """A JSON integer with more than MAX_INT_DIGITS digits, kept unconverted."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+        self.negative = text.startswith("-")
+
+    def __str__(self) -> str:
+        return f"{'-' if self.negative else ''}(a {self.digits}-digit number)"
+
+
+def _parse_int(text: str) -> int | _HugeNumber:
+    return int(text) if len(text) <= MAX_INT_DIGITS else _HugeNumber(text)
+
+
 class _Pairs(dict[str, Any]):
     """A JSON object that remembers keys given more than once."""
 
@@ -166,8 +197,13 @@ def load(path: Path | str, known_platforms: Iterable[str] | None = None) -> Mani
         if exc.exit_code != ManifestError.exit_code:
             raise
         raise ManifestError(str(source), [Problem("", exc.reason)]) from None
+    return loads(raw, source, known_platforms)
+
+
+def loads(raw: bytes, source: Path, known_platforms: Iterable[str] | None = None) -> Manifest:
+    """Validate a manifest's bytes (UTF-8, a leading BOM allowed) read from `source`."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ManifestError(str(source), [Problem(
@@ -177,14 +213,21 @@ def load(path: Path | str, known_platforms: Iterable[str] | None = None) -> Mani
 
 
 def parse(text: str, source: Path, known_platforms: Iterable[str] | None = None) -> Manifest:
+    """Validate a manifest's text (a BOM already removed) read from `source`."""
     try:
-        data = json.loads(text, object_pairs_hook=_pairs_hook)
+        data = json.loads(text, object_pairs_hook=_pairs_hook,
+                          parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise ManifestError(str(source), [Problem(
             "", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             "fix the JSON syntax there (a missing comma or quote is the usual cause)")]
         ) from None
-    except (ValueError, RecursionError) as exc:  # huge numbers, absurd nesting
+    except RecursionError:
+        raise ManifestError(str(source), [Problem(
+            "", "JSON nested too deeply to read",
+            "a manifest needs at most four levels of { } and [ ]; remove the extra ones")]
+        ) from None
+    except ValueError as exc:  # nothing known reaches here; still the user's file
         raise ManifestError(str(source), [Problem(
             "", f"JSON the manifest cannot hold: {exc}", "simplify the file")]) from None
     checker = _Checker(set(known_platforms) if known_platforms is not None else None)
@@ -202,7 +245,8 @@ def _join(path: str, key: str | int) -> str:
 
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-            int: "a number", float: "a number", type(None): "null"}.get(
+            int: "a number", float: "a number", type(None): "null",
+            _HugeNumber: "a number"}.get(
                 type(value) if not isinstance(value, dict) else dict, type(value).__name__)
 
 
@@ -235,9 +279,24 @@ class _Checker:
                     self.add(_join(path, key), "unknown key", fix)
         return value
 
-    def string(self, value: Any, path: str, fix: str = "") -> str | None:
+    def string(self, value: Any, path: str, fix: str = "", *,
+               one_line: bool = False) -> str | None:
+        """A non-empty string that can be written as UTF-8 and holds no NUL; with
+        `one_line`, no control characters at all (no line breaks, tabs, escapes)."""
         if not isinstance(value, str):
             self.add(path, f"must be a string, got {_type_name(value)}", fix or "quote it")
+            return None
+        if SURROGATE_RE.search(value):
+            self.add(path, "contains a lone UTF-16 surrogate (a \\ud800-\\udfff escape "
+                     "without its pair), which is not text",
+                     "remove that \\u escape, or write the character itself")
+            return None
+        if "\0" in value:
+            self.add(path, "contains a NUL character (\\u0000)", "remove it")
+            return None
+        if one_line and (bad := CONTROL_RE.search(value)):
+            self.add(path, f"contains the control character {bad.group()!r}",
+                     "write it on one line, without line breaks, tabs or escapes")
             return None
         if not value.strip():
             self.add(path, "must not be empty", fix or "give it a value or remove the key")
@@ -270,30 +329,53 @@ class _Checker:
         if ".." in PurePosixPath(text).parts:
             self.add(path, f"{text!r} contains '..'", "write the path without '..'")
             return None
+        bad = UNSAFE_PATH_RE.search(text)
+        if bad:
+            what = "whitespace" if bad.group().isspace() else repr(bad.group())
+            self.add(path, f"{text!r} contains {what}, which Docker would expand, split or "
+                     "unquote in WORKDIR and COPY",
+                     "use a plain path: no whitespace, control characters, quotes, '$' or "
+                     "'\\'")
+            return None
         # PurePosixPath keeps a leading '//', which Linux treats as '/'.
         return str(PurePosixPath("/" + text.lstrip("/")))
 
     def cpu(self, value: Any, path: str) -> float | None:
+        allowed = f"between {MIN_CPU:g} and {MAX_CPU} cpus"
+        if isinstance(value, _HugeNumber):
+            self.add(path, f"{value} cpus is outside the allowed range",
+                     f"give {allowed}, e.g. 1 or 0.5")
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(path, f"must be a number, got {_type_name(value)}",
                      "write cpus as a number, e.g. 1 or 0.5")
             return None
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             self.add(path, f"must be a finite number of cpus, got {value}",
-                     "write e.g. 1 or 0.5")
+                     f"give {allowed}, e.g. 1 or 0.5")
             return None
-        if not value > 0:
-            self.add(path, f"must be greater than 0, got {value}",
-                     "give a share of cpus such as 0.5 or 1")
+        # Compared as given: float(10**400) would overflow.
+        if value < MIN_CPU:
+            self.add(path, f"{value} cpus is below Docker's minimum of {MIN_CPU:g}",
+                     f"give {allowed}, e.g. 0.5")
+            return None
+        if value > MAX_CPU:
+            self.add(path, f"{value:g} cpus is above the maximum of {MAX_CPU}",
+                     f"give {allowed}")
             return None
         return float(value)
 
     def memory(self, value: Any, path: str) -> int | None:
+        allowed = f"between {MIN_MEMORY_MB} and {MAX_MEMORY_MB} (16 TiB)"
+        if isinstance(value, _HugeNumber):
+            self.add(path, f"{value} MB is outside the allowed range",
+                     f"give the memory in megabytes, {allowed}, e.g. 512")
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.add(path, f"must be a whole number of megabytes, got {_type_name(value)}",
                      "write e.g. 512")
             return None
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             self.add(path, f"must be a finite number of megabytes, got {value}",
                      "write the memory in MB, e.g. 512")
             return None
@@ -304,6 +386,10 @@ class _Checker:
         if value < MIN_MEMORY_MB:
             self.add(path, f"{value} MB is below the minimum of {MIN_MEMORY_MB} MB",
                      f"set at least {MIN_MEMORY_MB} (memory is in megabytes)")
+            return None
+        if value > MAX_MEMORY_MB:
+            self.add(path, f"{value:g} MB is above the maximum of {MAX_MEMORY_MB} MB (16 TiB)",
+                     f"give the memory in megabytes, {allowed}")
             return None
         return int(value)
 
@@ -368,7 +454,7 @@ class _Checker:
             self.add(path, f"must be a list of strings, got {_type_name(value)}",
                      'write e.g. ["you@example.com"]')
             return None
-        owners = [self.string(v, _join(path, i)) for i, v in enumerate(value)]
+        owners = [self.string(v, _join(path, i), one_line=True) for i, v in enumerate(value)]
         return tuple(o for o in owners if o is not None)
 
     def repos(self, value: Any, path: str) -> tuple[Repo, ...] | None:
@@ -379,17 +465,22 @@ class _Checker:
         for target, spec in data.items():
             where = _join(path, target)
             checked_target = self.abs_path(target, where)
-            if checked_target is not None:
+            if checked_target == "/":
+                self.add(where, "cannot clone over /", "use e.g. /opt/<repo-name>")
+                checked_target = None
+            elif checked_target is not None:
                 for reserved in RESERVED_PATHS:
                     if checked_target == reserved or checked_target.startswith(reserved + "/"):
                         self.add(where, f"{checked_target} is where wake puts the app itself",
                                  "clone the repo somewhere else, e.g. /opt/<repo-name>")
                         checked_target = None
                         break
-                else:
-                    if checked_target == "/":
-                        self.add(where, "cannot clone over /", "use e.g. /opt/<repo-name>")
+                    if reserved.startswith(checked_target + "/"):
+                        self.add(where, f"{checked_target} holds {reserved}, where wake puts "
+                                 "the app itself", "clone the repo into a folder of its own, "
+                                 "e.g. /opt/<repo-name>")
                         checked_target = None
+                        break
             url, ref = None, None
             if isinstance(spec, dict):
                 fields = self.obj(spec, where, REPO_KEYS)
@@ -421,8 +512,12 @@ class _Checker:
             self.add(path, f"the {transport}:: transport runs arbitrary commands",
                      "use https://, ssh://, git:// or a local path")
             return None
-        if any(c.isspace() or ord(c) < 32 for c in text):
+        if any(c.isspace() for c in text) or CONTROL_RE.search(text):
             self.add(path, "URL contains whitespace or control characters", "remove them")
+            return None
+        if _dash_host(text.split("::", 1)[-1]):
+            self.add(path, f"URL {text!r} has a user or host starting with '-', which ssh "
+                     "would read as an option", "give the real host name")
             return None
         return text
 
@@ -430,9 +525,10 @@ class _Checker:
         text = self.string(value, path, "give a branch, tag or commit")
         if text is None:
             return None
-        if text.startswith("-") or any(c.isspace() for c in text):
+        if text.startswith("-") or BAD_REF_RE.search(text):
             self.add(path, f"ref {text!r} is not a branch, tag or commit name",
-                     "remove leading '-' and spaces")
+                     "remove leading '-', spaces, control characters and any of "
+                     "~ ^ : ? * [ \\ .. @{")
             return None
         return text
 
@@ -529,6 +625,15 @@ class _Checker:
                 self.add(where, f"value must be a string, got the number {val}",
                          f'quote it: "{val}"')
                 continue
+            if "\n" in val or "\r" in val:
+                # A Dockerfile ENV cannot hold one: it would end the instruction.
+                self.add(where, "value contains a line break, which an image's environment "
+                         "cannot be given", "write it on one line (e.g. separate items with "
+                         "spaces or commas)")
+                continue
+            if SURROGATE_RE.search(val) or "\0" in val:
+                self.string(val, where)  # says which
+                continue
             result.append((key, val))
         return tuple(sorted(result))
 
@@ -547,6 +652,20 @@ class _Checker:
                 continue
             names.append(name)
         return tuple(names)
+
+
+def _dash_host(url: str) -> bool:
+    """Whether the user or host of an ssh://-style or scp-style git URL starts with '-'."""
+    if url.startswith("-"):  # after a transport:: prefix
+        return True
+    if "://" in url:
+        authority = url.split("://", 1)[1].split("/", 1)[0]
+    elif re.match(r"^[^/]*:", url):  # user@host:path
+        authority = url.split(":", 1)[0]
+    else:
+        return False
+    user, _, host = authority.rpartition("@")
+    return host.lstrip("[").startswith("-") or user.startswith("-")
 
 
 def _guess_name(source: Path) -> str:

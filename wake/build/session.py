@@ -6,9 +6,9 @@ Created lazily so `doit list` never talks to the engine or hashes a tree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
