@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import cron, files
-from .errors import FileError, ManifestError, Problem
+from .errors import FileError, ManifestError, Problem, printable
 
 MANIFEST_NAME = "manifest.json"
 
@@ -54,7 +54,13 @@ RESERVED_PATHS = ("/opt/app", "/opt/run")
 
 TOP_KEYS = ("platform", "name", "owner", "repos", "processes", "cron_jobs", "env",
             "dependencies")
-PROCESS_KEYS = ("chdir", "run", "cpu", "memory")
+PROCESS_KEYS = ("chdir", "run", "cpu", "memory", "instances", "health", "stop_timeout")
+HEALTH_KEYS = ("path", "grace", "deadline")
+DEFAULT_HEALTH_PATH = "/_health"
+DEFAULT_DEADLINE = 60.0
+DEFAULT_STOP_TIMEOUT = 10
+MAX_INSTANCES = 100
+MAX_SECONDS = 3600
 CRON_KEYS = ("name", "run", "chdir", "cpu", "memory")
 REPO_KEYS = ("url", "ref")
 
@@ -66,6 +72,16 @@ class Process:
     chdir: str = DEFAULT_CHDIR
     cpu: float = DEFAULT_CPU
     memory: int = DEFAULT_MEMORY_MB
+    # How deploys run it (not in its image's key: scaling rebuilds nothing).
+    instances: int = 1
+    health_path: str | None = DEFAULT_HEALTH_PATH  # None: "health": false, no HTTP check
+    grace: float = 0.0  # seconds before its check counts (or it must keep running)
+    deadline: float = DEFAULT_DEADLINE  # seconds to become passing
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT  # seconds from SIGTERM to SIGKILL
+
+    def image_fields(self) -> dict[str, str]:
+        """What of the process its release image holds (the start script)."""
+        return {"name": self.name, "run": self.run, "chdir": self.chdir}
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,11 @@ class CronJob:
     @property
     def run(self) -> str:
         return f"{self.schedule} {self.command}"
+
+    def image_fields(self) -> dict[str, str]:
+        """What of the job its release image holds (the start script, the schedule label)."""
+        return {"name": self.name, "schedule": self.schedule, "command": self.command,
+                "chdir": self.chdir}
 
 
 @dataclass(frozen=True)
@@ -125,8 +146,11 @@ class Manifest:
         if self.owner:
             lines.append(f"  owner: {', '.join(self.owner)}")
         for p in self.processes:
+            health = (f"health {p.health_path} within {p.deadline:g} s" if p.health_path
+                      else "no HTTP check")
             lines.append(f"  process {p.name}: {p.run!r} in {p.chdir}, "
                          f"cpu {p.cpu:g}, memory {p.memory} MB")
+            lines.append(f"    x{p.instances}, {health}, stop timeout {p.stop_timeout} s")
         for c in self.cron_jobs:
             lines.append(f"  cron {c.name}: {c.schedule!r} {c.command!r}, "
                          f"cpu {c.cpu:g}, memory {c.memory} MB")
@@ -553,10 +577,66 @@ class _Checker:
             chdir = self.field_or(fields, "chdir", where, DEFAULT_CHDIR, self.abs_path)
             cpu = self.field_or(fields, "cpu", where, DEFAULT_CPU, self.cpu)
             memory = self.field_or(fields, "memory", where, DEFAULT_MEMORY_MB, self.memory)
-            if name is not None and run is not None and None not in (chdir, cpu, memory):
+            instances = self.field_or(fields, "instances", where, 1, self.instances)
+            health = self.field_or(fields, "health", where,
+                                   (DEFAULT_HEALTH_PATH, 0.0, DEFAULT_DEADLINE), self.health)
+            stop = self.field_or(fields, "stop_timeout", where, DEFAULT_STOP_TIMEOUT,
+                                 lambda v, at: self.seconds(v, at, 0, whole=True))
+            if (name is not None and run is not None
+                    and None not in (chdir, cpu, memory, instances, health, stop)):
+                checked, grace, deadline = health or (None, 0.0, DEFAULT_DEADLINE)
                 result.append(Process(name=name, run=run, chdir=chdir, cpu=cpu,
-                                      memory=memory))
+                                      memory=memory, instances=instances,
+                                      health_path=checked, grace=grace, deadline=deadline,
+                                      stop_timeout=stop))
         return tuple(sorted(result, key=lambda p: p.name))
+
+    def instances(self, value: Any, path: str) -> int | None:
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or not 0 <= value <= MAX_INSTANCES):
+            self.add(path, f"must be a whole number from 0 to {MAX_INSTANCES}, got "
+                     f"{printable(repr(value))[:40]}", "write e.g. 2")
+            return None
+        return value
+
+    def seconds(self, value: Any, path: str, low: float, whole: bool = False) -> Any:
+        kind = "whole number" if whole else "number"
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or (whole and not isinstance(value, int))
+                or not (isinstance(value, int) or math.isfinite(value))
+                or not low <= value <= MAX_SECONDS):
+            self.add(path, f"must be a {kind} of seconds from {low:g} to {MAX_SECONDS}, got "
+                     f"{printable(repr(value))[:40]}", "write e.g. 30")
+            return None
+        return int(value) if whole else float(value)
+
+    def health(self, value: Any, path: str) -> Any:
+        """{"path", "grace", "deadline"} -> (path, grace, deadline); false -> () (no HTTP
+        check: passing means running); None on a problem."""
+        if value is False:
+            return ()
+        if not isinstance(value, dict):
+            self.add(path, f"must be an object or false, got {_type_name(value)}",
+                     'write {"path": "/_health"}, or false for a process without an HTTP '
+                     "check")
+            return None
+        data = self.obj(value, path, HEALTH_KEYS)
+        if data is None:
+            return None
+        where = _join(path, "path")
+        health_path = data.get("path", DEFAULT_HEALTH_PATH)
+        if (not isinstance(health_path, str) or not health_path.startswith("/")
+                or len(health_path) > 200 or not health_path.isascii()
+                or any(c.isspace() or ord(c) < 33 or ord(c) == 127 for c in health_path)):
+            self.add(where, f"must be a URL path starting with '/', got "
+                     f"{printable(repr(health_path))[:60]}", 'write e.g. "/_health"')
+            health_path = None
+        grace = self.field_or(data, "grace", path, 0.0, lambda v, at: self.seconds(v, at, 0))
+        deadline = self.field_or(data, "deadline", path, DEFAULT_DEADLINE,
+                                 lambda v, at: self.seconds(v, at, 1))
+        if None in (health_path, grace, deadline):
+            return None
+        return (health_path, float(grace), float(deadline))
 
     def cron_jobs(self, value: Any, path: str) -> tuple[CronJob, ...] | None:
         if not isinstance(value, list):

@@ -45,8 +45,10 @@ def test_manifest_check_of_the_example(capsys: pytest.CaptureFixture[str]) -> No
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"app bestsiteever ({EXAMPLE / 'manifest.json'})"
-    assert "  process web: 'bundle exec puma -C config/puma.rb' in /opt/app, cpu 1, " \
-           "memory 512 MB" in lines
+    assert "  process web: 'bundle exec puma -C config/puma.rb' in /opt/app, cpu 0.5, " \
+           "memory 256 MB" in lines
+    assert "    x2, health /_health within 60 s, stop timeout 10 s" in lines
+    assert "    x1, no HTTP check, stop timeout 5 s" in lines
     assert any(line.startswith("  cron bust-caches: '*/10 * * * *'") for line in lines)
     assert '  builds as: ruby (manifest.json sets "platform")' in lines
     assert lines[-1] == "ok"

@@ -216,7 +216,7 @@ class Materializer:
         inputs["app-compile"] = compiled.key
         unit = s.unit
         inputs[f"manifest:{'cron_jobs' if s.unit_kind == 'cron' else 'processes'}."
-               f"{unit.name}"] = json.dumps(unit.__dict__, sort_keys=True)
+               f"{unit.name}"] = json.dumps(unit.image_fields(), sort_keys=True)
         context = {**base, "unit": unit, "kind": s.unit_kind}
         run = s.platform.render("run.sh.j2", context).encode()
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
