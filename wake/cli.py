@@ -84,12 +84,56 @@ def _session(args: argparse.Namespace) -> Any:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .build.plan import make_plan, render_json, render_text
+    import json
+    from dataclasses import asdict
+
+    from .build.plan import make_plan, render_text
     from .build.session import quiet_builder
 
-    steps = make_plan(quiet_builder(_session(args)))
-    print(render_json(steps) if args.json else render_text(steps))
+    session = _session(args)
+    steps = make_plan(quiet_builder(session))
+    deploy, cluster_name = _deploy_plan(session, args)
+    if args.json:
+        print(json.dumps({"build": [asdict(s) for s in steps], "deploy": deploy,
+                          "cluster": cluster_name}, indent=2))
+        return 0
+    print(render_text(steps))
+    if deploy is not None and cluster_name:
+        from .deploy.deployer import render_preview
+
+        print()
+        print(render_preview(deploy, cluster_name))
     return 0
+
+
+def _deploy_plan(session: Any, args: argparse.Namespace) -> tuple[list[Any] | None,
+                                                                  str | None]:
+    """The deploy section of `wake plan`: only when a cluster is chosen; a cluster that
+    does not answer is said, not fatal (the build plan stands on its own)."""
+    from .cluster import clusters
+    from .deploy import deployer
+    from .deploy.target import Target
+
+    state = clusters.load()
+    name = clusters.chosen_name(state, args.cluster)
+    if not name:
+        return None, None
+    try:
+        target = Target.open(state.get(name))
+    except WakeError as exc:
+        return [{"app": "*", "error": str(exc)}], name
+    try:
+        session.materializer.base_id_fallback = target.base_image_id
+        found = []
+        for app in [a.name for a in session.workspace.apps
+                    if not args.apps or a.name in args.apps]:
+            try:
+                found.append(deployer.preview(session, target, app))
+            except WakeError as exc:
+                found.append({"app": app, "error": str(exc)})
+        return found, name
+    finally:
+        target.close()
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -378,8 +422,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("apps", nargs="*", metavar="APP")
     build_options(p)
 
-    p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why "
-            "(builds nothing)")
+    p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why; and "
+            "what a deploy to the current cluster would start and stop (changes nothing)")
     p.add_argument("apps", nargs="*", metavar="APP")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     build_options(p)

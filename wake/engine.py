@@ -328,8 +328,7 @@ class Engine:
             restart: bool = True, files: dict[str, bytes] | None = None,
             cpu: float | None = None, memory_mb: int | None = None,
             ports: dict[int, tuple[str, int | None]] | None = None,
-            log: tuple[str, dict[str, str]] | None = None,
-            stop_timeout: int | None = None) -> Container:
+            log: tuple[str, dict[str, str]] | None = None) -> Container:
         """Start a long-lived container `name` (replacing a leftover of that name):
         with tini as PID 1 (signals reach the process), restarted unless stopped, with
         cpu/memory limits, `ports` published on (host address, port or None for any free
@@ -349,8 +348,6 @@ class Engine:
             options["ports"] = {f"{inside}/tcp": outside for inside, outside in ports.items()}
         if log:
             options["log_config"] = {"Type": log[0], "Config": log[1]}
-        if stop_timeout is not None:
-            options["stop_timeout"] = stop_timeout
         with self._translate(f"start {name}"):
             with suppress(docker.errors.NotFound):  # a leftover of a failed start
                 self._client.containers.get(name).remove(force=True)

@@ -56,7 +56,8 @@ def svg_states() -> dict[str, str]:
 
 
 def plan() -> dict[str, str]:
-    return {step["stage"]: step["action"] for step in json.loads(wake("plan", "--json"))}
+    return {step["stage"]: step["action"]
+            for step in json.loads(wake("plan", "--json"))["build"]}
 
 
 def test_states_after_cold_build_noop_and_one_edit(workspace: Path) -> None:

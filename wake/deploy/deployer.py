@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from ..build import stages
+from ..build.builder import StageState
 from ..build.session import Session
 from ..cluster.clusters import Cluster
 from ..errors import UsageError, WakeError
@@ -92,9 +93,11 @@ def _ensure_images(session: Session, release: Release) -> Release:
     needed = set(wanted)
     for node in wanted:
         needed |= nx.ancestors(graph, node)
+    builder = session.builder
     for node in stages.ordered(graph):
-        if node in needed:
-            session.builder.ensure(node)
+        # doit's setup built them already; `wake deploy` outside doit builds them here.
+        if node in needed and builder.state(node) is not StageState.CURRENT:
+            builder.ensure(node)
     engine = session.materializer.client
     for p in release.processes:
         attrs = engine.inspect(p.image)
@@ -144,6 +147,52 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say) -> dict[str, 
         return _result(app, record, "deployed", instances.instances(target.agent, app), began)
     finally:
         target.close()
+
+
+def preview(session: Session, target: Target, app: str) -> dict[str, Any]:
+    """What a deploy of `app` would do, without building or starting anything: the
+    rollout's steps and, per process that changes, why (the build reasons of `explain`)."""
+    from ..build.explain import reasons_for
+    from ..build.session import quiet_builder
+
+    state = observe(session, target, app)
+    want = state.want
+    result: dict[str, Any] = {"app": app, "release": want.id, "current": state.current,
+                              "up_to_date": state.up_to_date, "steps": [], "why": {}}
+    if state.up_to_date:
+        return result
+    builder = quiet_builder(session)
+    for p in want.processes:
+        theirs = [i for i in state.running if i.process == p.name]
+        if theirs and all(i.spec == p.spec for i in theirs):
+            continue
+        if not theirs:
+            result["why"][p.name] = ["not running yet"]
+            continue
+        node = stages.app_task(app, f"release-{p.name}")
+        built, reasons = reasons_for(builder, node)
+        if built is StageState.CURRENT:
+            reasons = ["its image is built already; size, health or stop settings changed"]
+        result["why"][p.name] = reasons
+    result["steps"] = plan(target, want, instances.instances(target.agent)).describe()
+    return result
+
+
+def render_preview(found: list[dict[str, Any]], cluster: str) -> str:
+    lines = [f"deploy to cluster {cluster}:"]
+    for app in found:
+        if "error" in app:
+            lines.append(f"  {app['app']}: cannot plan: {app['error']}")
+            continue
+        current = (app["current"] or "none")[:12]
+        if app["up_to_date"]:
+            lines.append(f"  {app['app']}: up to date (release {current})")
+            continue
+        lines.append(f"  {app['app']}: release {app['release'][:12]} (current: {current})")
+        lines += [f"    {step}" for step in app["steps"]]
+        for process, reasons in sorted(app["why"].items()):
+            lines.append(f"    why {process}: {'; '.join(reasons)}")
+    return "\n".join(lines)
 
 
 def _say(line: str) -> None:

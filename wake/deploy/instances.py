@@ -136,8 +136,7 @@ def start(engine: Engine, host: HostInfo, cluster: str, release: Release,
     container = engine.run(
         image, container_name(app, name), labels,
         env={"WAKE_INSTANCE": name, "WAKE_RELEASE": release.short, "PORT": str(PORT)},
-        cpu=process.cpu, memory_mb=process.memory, ports=ports, log=log,
-        stop_timeout=process.stop_timeout, hostname=name)
+        cpu=process.cpu, memory_mb=process.memory, ports=ports, log=log, hostname=name)
     return register(host, release.app, release.id, process, name, container)
 
 
