@@ -391,3 +391,39 @@ def test_render_with_missing_context_is_a_wake_error(registry: dict[str, Platfor
         registry["ruby"].render("platform-compile.Dockerfile.j2", {})
     assert "platform ruby" in str(info.value)
     assert "platform-compile.Dockerfile.j2" in str(info.value)
+
+
+# -- dockerquote: values Docker reads back unchanged ----------------------------------------
+
+@pytest.mark.parametrize("value, quoted", [
+    ("plain", '"plain"'),
+    ("it's <a&b>", '"it\'s <a&b>"'),  # not tojson's \u0027 \u003c \u0026
+    ("$HOME ${X:-y}", '"\\$HOME \\${X:-y}"'),
+    ('say "hi"', '"say \\"hi\\""'),
+    ("C:\\temp\\", '"C:\\\\temp\\\\"'),
+    ("ünï ☃\t\u2028", '"ünï ☃\t\u2028"'),
+    ("", '""'),
+])
+def test_docker_quote(value: str, quoted: str) -> None:
+    assert platforms.docker_quote(value) == quoted
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "\n"])
+def test_docker_quote_refuses_what_a_dockerfile_cannot_hold(value: str) -> None:
+    with pytest.raises(WakeError, match="line break or NUL"):
+        platforms.docker_quote(value)
+
+
+def test_templates_quote_env_for_docker(registry: dict[str, Platform], tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"name": "app", "processes": {"web": {"run": "x"}},
+                                "env": {"URL": "https://h/?a=1&b=2", "Q": "it's $HOME"}}))
+    app = manifest.load(path)
+    text = registry["python"].render("app-release.Dockerfile.j2", {
+        **registry["python"].context(), "parent": "p", "app": app, "apt_packages": (),
+        "repos": []})
+    assert 'ENV Q="it\'s \\$HOME"\n' in text
+    assert 'ENV URL="https://h/?a=1&b=2"\n' in text
+    assert "tojson" not in "".join(
+        (platforms.builtin_dir() / "_common" / name).read_text()
+        for name in os.listdir(platforms.builtin_dir() / "_common"))

@@ -21,7 +21,7 @@ from ..errors import WakeError
 from ..settings import Settings
 from . import aptfile, repos
 from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inputs, sha256
-from .platforms import builtin_dir
+from .platforms import builtin_dir, docker_quote
 from .stages import (
     APP_COMPILE,
     APP_RELEASE,
@@ -270,9 +270,5 @@ class Materializer:
 
 
 def label_instruction(labels: dict[str, str]) -> str:
-    def quote(value: str) -> str:
-        # Docker expands $VAR in LABEL values; escape it along with quotes.
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-        return f'"{escaped}"'
-
-    return "LABEL " + " ".join(f"{k}={quote(v)}" for k, v in sorted(labels.items())) + "\n"
+    return ("LABEL " + " ".join(f"{k}={docker_quote(v)}" for k, v in sorted(labels.items()))
+            + "\n")

@@ -101,6 +101,23 @@ class Platform:
         }
 
 
+def docker_quote(value: object) -> str:
+    r"""`value` as one double-quoted word of a Dockerfile ENV or LABEL, read back byte
+    for byte.
+
+    Docker's word processing (moby's shell lexer) unescapes only \\, \" and \$ inside
+    double quotes and keeps every other character as it is - unlike JSON, whose escapes
+    (\u0026 for &, \u0027 for ') Docker would leave in the value. A line break cannot be
+    written at all: it would end the instruction (and a backslash before it would join
+    the lines), so it is refused; the manifest refuses it first.
+    """
+    text = str(value)
+    if any(c in text for c in "\n\r\0"):
+        raise WakeError(f"cannot write {text!r} in a Dockerfile: it holds a line break or NUL")
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
 @cache
 def _find_template(dirs: tuple[Path, ...], template: str) -> Path | None:
     # Templates do not change during a run; a workspace of 500 apps asks 10,000 times.
@@ -122,6 +139,7 @@ def _jinja_env(dirs: tuple[Path, ...]) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["shquote"] = lambda value: shlex.quote(str(value))
+    env.filters["dockerquote"] = docker_quote
     return env
 
 
