@@ -1,0 +1,299 @@
+"""`doit deploy:bestsiteever` on a real three-host netns cluster: real Consul, a real
+registry, real HTTP through real containers.
+
+The tests run in order on one cluster: a cold deploy, a no-op, a no-op from a fresh clone
+with an empty build engine, rollouts of one process and of all, a release whose health
+never passes, and one too big to place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from wake.cluster import netns
+from wake.cluster.hosts import Host
+from wake.consul import Agent
+from wake.deploy.store import ReleaseStore
+
+from .conftest import HOST_CA, ROOT, make_workspace
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
+
+APP = "bestsiteever"
+# The web process answers /_health with the status HEALTH_STATUS says (a release whose
+# health never passes sets it to 500).
+CONFIG_RU = """app = lambda do |env|
+  case env["PATH_INFO"]
+  when "/_health" then [Integer(ENV.fetch("HEALTH_STATUS", "200")), {}, ["health\\n"]]
+  else [200, { "content-type" => "text/plain" }, ["Welcome to the best site ever!\\n"]]
+  end
+end
+run app
+"""
+
+
+@dataclass
+class Site:
+    home: Path
+    workspace: Path
+    hosts: list[str]
+    builder: str  # a host whose empty engine serves as a fresh build machine
+    cluster: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str, timeout: float = 900, home: Path | None = None,
+            workspace: Path | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
+        ws = workspace or self.workspace
+        env = {**os.environ, **self.env, "WAKE_HOME": str(home or self.home),
+               "WAKE_WORKSPACE": str(ws), **extra}
+        return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
+                              env=env, cwd=ws.parent)
+
+    def wake(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return self.run(sys.executable, "-m", "wake.cli", *args, **kwargs)
+
+    def doit(self, *tasks: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        home = kwargs.get("home") or self.home
+        return self.run(sys.executable, "-m", "doit", "run", "-f", str(ROOT / "dodo.py"),
+                        "--db-file", str(home / "doit.db"), *tasks, **kwargs)
+
+    def host(self, name: str) -> Host:
+        data = json.loads((self.home / "hosts.json").read_text())["hosts"][name]
+        return Host(name, **data)
+
+    def sdk(self, name: str) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.host(name).docker)
+
+    def agent(self) -> Agent:
+        return Agent(f"{self.host(self.hosts[0]).address}:8500")
+
+    def containers(self) -> dict[str, tuple[str, str, str]]:
+        """Every container of the app on every host: id -> (host, process, status)."""
+        found = {}
+        for name in self.hosts:
+            for c in self.sdk(name).containers.list(all=True,
+                                                    filters={"label": f"wake.app={APP}"}):
+                found[c.id] = (name, c.labels["wake.process"], c.status)
+        return found
+
+    def images(self) -> dict[str, set[str]]:
+        return {name: {i.id for i in self.sdk(name).images.list()} for name in self.hosts}
+
+    def status(self) -> dict[str, Any]:
+        done = self.wake("status", APP, "--json")
+        assert done.stdout.strip(), done.stderr
+        (app,) = json.loads(done.stdout)
+        return dict(app)
+
+    def manifest(self) -> Path:
+        return self.workspace.parent / APP / "manifest.json"
+
+    def edit_manifest(self, change: Any) -> None:
+        data = json.loads(self.manifest().read_text())
+        change(data)
+        self.manifest().write_text(json.dumps(data, indent=2))
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, f"{done.args}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def health(url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"{url}_health", timeout=3) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, base_image: str,
+         git_server: str) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("deploy")
+    tag = secrets.token_hex(2)
+    names = [f"d{tag}-h{i}" for i in (1, 2, 3)]
+    builder = f"d{tag}-b"
+    workspace = make_workspace(root / "ws", [APP], git_server)
+    (workspace.parent / APP / "config.ru").write_text(CONFIG_RU)
+    env = {"WAKE_BASE_IMAGE": base_image, "WAKE_CLUSTER": f"d{tag}"}
+    if HOST_CA.is_file():
+        env["WAKE_CA_BUNDLE"] = str(HOST_CA)
+    for var in ("WAKE_REGISTRY", "DOCKER_HOST", "WAKE_PLATFORMS_PATH"):
+        os.environ.pop(var, None)
+    made = Site(root / "home", workspace, names, builder, f"d{tag}", env)
+    created: list[str] = []
+    try:
+        for name in [*names, builder]:
+            ok(made.wake("hosts", "create", name, "--driver", "netns"))
+            created.append(name)
+        ok(made.wake("cluster", "create", made.cluster, "--hosts", ",".join(names)))
+        yield made
+    finally:
+        made.wake("cluster", "destroy", made.cluster, timeout=300)
+        for name in created:
+            if made.wake("hosts", "rm", name, "--force").returncode != 0:
+                netns.destroy(name, say=lambda _line: None)
+
+
+def test_cold_deploy_spreads_web_and_every_instance_passes(site: Site) -> None:
+    out = ok(site.doit("deploy:bestsiteever"))
+    assert "bestsiteever: release" in out and "is current" in out
+    status = site.status()
+    assert status["matches"], status
+    web = [i for i in status["instances"] if i["process"] == "web"]
+    worker = [i for i in status["instances"] if i["process"] == "worker"]
+    assert len(web) == 2 and len(worker) == 1
+    assert len({i["host"] for i in web}) == 2, "web instances share a host"
+    assert all(i["health"] == "passing" for i in status["instances"])
+    for instance in web:
+        assert instance["url"].startswith(f"http://{site.host(instance['host']).address}:")
+        assert health(instance["url"]) == 200
+    # Logs of each instance go to the cluster's rsyslog master too (and docker logs).
+    assert all(c[2] == "running" for c in site.containers().values())
+
+
+def test_a_second_deploy_does_nothing(site: Site) -> None:
+    containers, images = site.containers(), site.images()
+    out = ok(site.doit("deploy:bestsiteever"))
+    assert "-- deploy:bestsiteever" in out  # doit: up to date, its action never ran
+    assert site.containers() == containers and site.images() == images
+    again = ok(site.wake("deploy", APP, "--json"))
+    assert '"outcome": "up to date"' in again
+
+
+def test_a_fresh_clone_with_an_empty_engine_builds_and_pulls_nothing(
+        site: Site, tmp_path: Path) -> None:
+    clone = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(site.workspace.parent, clone)
+    home = tmp_path / "fresh-home"
+    consul = f"{site.host(site.hosts[0]).address}:8500"
+    ok(site.wake("clusters", "add", site.cluster, "--consul", consul, home=home))
+    empty = site.sdk(site.builder)
+    assert empty.images.list() == []
+    containers, images = site.containers(), site.images()
+    out = ok(site.doit("deploy:bestsiteever", home=home, workspace=clone / "wake.toml",
+                       DOCKER_HOST=site.host(site.builder).docker))
+    assert "-- deploy:bestsiteever" in out, out
+    assert empty.images.list() == [], "the build machine built or pulled something"
+    assert site.containers() == containers and site.images() == images
+
+
+def _web_and_worker(site: Site) -> tuple[set[str], set[str]]:
+    found = site.containers()
+    return ({i for i, c in found.items() if c[1] == "web"},
+            {i for i, c in found.items() if c[1] == "worker"})
+
+
+class Poller(threading.Thread):
+    """Reads Consul's passing instances of web five times a second."""
+
+    def __init__(self, site: Site) -> None:
+        super().__init__(daemon=True)
+        self.agent, self.counts, self.stop = site.agent(), [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                passing = self.agent.health_service(APP, passing=True)
+                self.counts.append(sum(1 for e in passing
+                                       if e["Service"]["Meta"]["process"] == "web"))
+            except Exception:  # noqa: BLE001 - a missed sample is not a zero
+                pass
+            time.sleep(0.2)
+
+
+def test_only_the_changed_process_rolls_and_web_never_drops(site: Site) -> None:
+    web, worker = _web_and_worker(site)
+    site.edit_manifest(lambda m: m["processes"]["worker"].update(
+        run="WORKER_INTERVAL=2 bundle exec rake jobs:work"))
+    out = ok(site.doit("deploy:bestsiteever"))
+    assert "worker" in out
+    web_after, worker_after = _web_and_worker(site)
+    assert web_after == web, "web was touched though its image did not change"
+    assert worker_after.isdisjoint(worker) and len(worker_after) == 1
+    # Now an app file: every process's image changes; web rolls one instance at a time.
+    with open(site.workspace.parent / APP / "config.ru", "a") as handle:
+        handle.write("# a change\n")
+    poller = Poller(site)
+    poller.start()
+    try:
+        ok(site.doit("deploy:bestsiteever"))
+    finally:
+        poller.stop.set()
+        poller.join()
+    print(f"passing web instances during the rollout: {len(poller.counts)} samples, "
+          f"min {min(poller.counts)}")
+    assert len(poller.counts) > 10 and min(poller.counts) >= 2
+    web_new, _ = _web_and_worker(site)
+    assert web_new.isdisjoint(web) and len(web_new) == 2
+    assert all(c[2] == "running" for c in site.containers().values())  # old ones removed
+
+
+def test_a_release_that_never_passes_changes_nothing(site: Site) -> None:
+    before = site.status()
+    urls = [i["url"] for i in before["instances"] if i["process"] == "web"]
+    containers = site.containers()
+    store = ReleaseStore(site.agent(), APP)
+    current, _ = store.current()
+    site.edit_manifest(lambda m: (m.setdefault("env", {}).update(HEALTH_STATUS="500"),
+                                  m["processes"]["web"].update(health={"deadline": 15})))
+    failures: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            failures.extend(code for code in map(health, urls) if code != 200)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        done = site.doit("deploy:bestsiteever")
+    finally:
+        stop.set()
+        watcher.join()
+    took = time.monotonic() - started
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "did not pass within 15 s" in output and "last 50 log lines" in output
+    assert "Puma" in output or "puma" in output  # the instance's own log lines
+    assert "Traceback" not in output
+    assert took < 15 + 120, took  # its deadline, a build of the changed images, the undo
+    assert failures == [], f"the old release failed {len(failures)} requests"
+    assert site.containers() == containers, "containers of the failed release remain"
+    assert store.current()[0] == current
+    failed = [r for r in store.history() if r.result == "failed"]
+    assert failed and "did not pass" in failed[0].error
+    site.edit_manifest(lambda m: (m["env"].pop("HEALTH_STATUS"),
+                                  m["processes"]["web"].pop("health")))
+
+
+def test_a_process_too_big_for_any_host_is_refused(site: Site) -> None:
+    containers = site.containers()
+    site.edit_manifest(lambda m: m["processes"]["web"].update(memory=10_000_000))
+    done = site.doit("deploy:bestsiteever")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "bestsiteever/web needs 0.5 cpu and 10000000 MB" in output, output
+    assert "freest host" in output and "Traceback" not in output
+    assert site.containers() == containers
+    site.edit_manifest(lambda m: m["processes"]["web"].update(memory=256))
