@@ -18,6 +18,7 @@ fi
 say "the examples' extra git repos, served on loopback (scripts/example-repos.sh --serve)"
 scripts/example-repos.sh --serve
 
-say "main job: doit build:bestsiteever"
-doit build:bestsiteever
-say "done: docker images 'wake/bestsiteever/*' hold bestsiteever's release images"
+say "main job: doit deploy:bestsiteever (builds what changed, deploys what changed)"
+doit deploy:bestsiteever
+wake status bestsiteever
+say "done: bestsiteever answers at the addresses above (curl ADDRESS/_health)"

@@ -263,9 +263,11 @@ class Engine:
                     raise DockerError(f"pull of {ref} failed: {chunk['error']}")
 
     def identity(self) -> str:
-        """The engine's own ID: two URLs reach the same engine when this is equal."""
+        """Two URLs reach the same engine when this is equal: its ID (which engines on
+        one machine share: it comes from /etc/docker/key.json) and its data root."""
         with self._translate("read the engine's info"):
-            return str(self._client.info().get("ID", ""))
+            info = self._client.info()
+        return f"{info.get('ID', '')} {info.get('DockerRootDir', '')}"
 
     def copy_images_to(self, target: Engine, tags: list[str], say: LineSink) -> None:
         """docker save | docker load of the tags `target` lacks (one stream: layers the

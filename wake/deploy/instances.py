@@ -24,6 +24,7 @@ PORT = 8000  # every web process listens here inside its container
 APP_TAG = "wake-app"  # the tag that marks a Consul service as a wake app
 CHECK_INTERVAL = "2s"
 DEREGISTER_AFTER = "2m"  # Consul drops an instance critical this long (a dead host's)
+MIN_RUNNING = 2.0  # seconds a process without an HTTP check must keep running
 LABEL_APP, LABEL_PROCESS = "wake.app", "wake.process"
 LABEL_RELEASE, LABEL_INSTANCE = "wake.release", "wake.instance"
 
@@ -167,6 +168,9 @@ def wait_passing(agent: Agent, engine: Engine, instance: Instance,
     """Wait until the instance passes its check (a process without one: until it has
     kept running for `grace` seconds), within the process's `deadline`."""
     started = time.monotonic()
+    # Without an HTTP check, passing means still running after a while (a crash loop
+    # shows within seconds).
+    keep_running = 0.0 if process.health_path else max(process.grace, MIN_RUNNING)
 
     def passing() -> bool:
         state = engine.container(instance.container)
@@ -181,8 +185,7 @@ def wait_passing(agent: Agent, engine: Engine, instance: Instance,
             own = [c for c in checks if c.get("ServiceID")]
             said = " ".join(str((own or checks)[0].get("Output") or "").split())[:300]
             raise Pending(f"its check is {_worst(checks)}: {said or 'no output yet'}")
-        if state.status != "running" or time.monotonic() - started < (
-                0 if process.health_path else process.grace):
+        if state.status != "running" or time.monotonic() - started < keep_running:
             raise Pending("running, not long enough yet")
         return True
 
