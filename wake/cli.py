@@ -106,6 +106,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_states(session: Any, args: argparse.Namespace) -> dict[str, tuple[str, str]] | None:
+    """deploy:<app> nodes for `wake graph`, when a cluster is chosen."""
+    from .cluster import clusters
+    from .deploy import deployer
+
+    state = clusters.load()
+    name = clusters.chosen_name(state, args.cluster)
+    if not name or (args.depth and args.depth < 3):
+        return None
+    return deployer.states(session, state.get(name))
+
+
 def _deploy_plan(session: Any, args: argparse.Namespace) -> tuple[list[Any] | None,
                                                                   str | None]:
     """The deploy section of `wake plan`: only when a cluster is chosen; a cluster that
@@ -142,7 +154,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
     chosen = format_for(args.output, args.format)
     if args.output and args.output != "-":
         check_output(Path(args.output))  # before the (slow) drawing
-    text, count = draw(_session(args), chosen, args.depth)
+    session = _session(args)
+    text, count = draw(session, chosen, args.depth, _deploy_states(session, args))
     if args.output and args.output != "-":
         write_output(Path(args.output), text)
         print(f"wrote {args.output} ({chosen}, {count} stages)", file=sys.stderr)

@@ -25,6 +25,14 @@ STYLES = {
     "never": ("#eceff1", "#546e7a", "never built"),
     "pull": ("#bbdefb", "#0d47a1", "will pull from the registry"),
 }
+# A deploy:<app> node's state -> (fill, border, legend text)
+DEPLOY_STYLES = {
+    "deployed": ("#c8e6c9", "#1b5e20", "deployed: the cluster runs what the workspace wants"),
+    "deploy": ("#fff9c4", "#f57f17", "will deploy"),
+    "unknown": ("#f5f5f5", "#9e9e9e", "the cluster did not answer"),
+}
+# app -> (state, tooltip text)
+Deploys = dict[str, tuple[str, str]]
 LEVELS = {stages.PLATFORM_COMPILE: 1, stages.PLATFORM_RELEASE: 1, stages.APP_COMPILE: 2,
           stages.APP_RELEASE: 2, stages.RELEASE: 3}
 
@@ -39,8 +47,10 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None) -> str:
-    """DOT text: a cluster per platform holding its stages and a cluster per app."""
+def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None,
+           deploys: Deploys | None = None) -> str:
+    """DOT text: a cluster per platform holding its stages and a cluster per app; with
+    `deploys`, each app's deploy:<app> node after its release images."""
     keep = [n for n in stages.ordered(graph)
             if depth is None or LEVELS[stages.stage(graph, n).kind] <= depth]
     by_platform: dict[str, list[str]] = defaultdict(list)
@@ -75,6 +85,14 @@ def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None) 
             out.append(f"      label={_q(app)}; style=\"rounded,filled\"; fillcolor=\"#fafafa\";")
             for node in nodes:
                 out.append(node_line(node, node.rsplit(":", 1)[1], "      "))
+            if deploys and app in deploys:
+                state, tip = deploys[app]
+                fill, border, legend = DEPLOY_STYLES[state]
+                name = f"deploy:{app}"
+                out.append(f"      {_q(name)} [id={_q(name)}, label={_q(name)}, shape=ellipse,"
+                           f" fillcolor={_q(fill)}, color={_q(border)}, "
+                           f"tooltip={_q(f'{name}: {legend}' + (chr(10) + tip if tip else ''))},"
+                           f" class={_q('state-' + state)}];")
             out.append("    }")
         out.append("  }")
     kept = set(keep)
@@ -83,6 +101,12 @@ def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None) 
             style = "dashed" if data.get("relation") == "copies" else "solid"
             tip = "copies the compiled app" if style == "dashed" else "FROM"
             out.append(f"  {_q(source)} -> {_q(target)} [style={style}, tooltip={_q(tip)}];")
+    for app in sorted(deploys or {}):
+        for node in keep:
+            s = stages.stage(graph, node)
+            if s.app is not None and s.app.name == app and s.unit_kind == "process" \
+                    and s.unit is not None:
+                out.append(f"  {_q(node)} -> {_q('deploy:' + app)} [tooltip=\"deploys\"];")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -142,12 +166,14 @@ def to_html(svg: str, steps: dict[str, Step]) -> str:
     return _PAGE.format(svg=body, legend=legend, summary=html.escape(summary))
 
 
-def draw(session: Session, fmt: str, depth: int | None = None) -> tuple[str, int]:
-    """The session's graph drawn with each stage's planned state; (text, stages)."""
+def draw(session: Session, fmt: str, depth: int | None = None,
+         deploys: Deploys | None = None) -> tuple[str, int]:
+    """The session's graph drawn with each stage's planned state (and each app's deploy
+    state, when given); (text, stages)."""
     from .plan import make_plan
 
     steps = {step.stage: step for step in make_plan(quiet_builder(session))}
-    return render(session.graph, steps, fmt, depth), len(steps)
+    return render(session.graph, steps, fmt, depth, deploys), len(steps)
 
 
 def format_for(output: str | None, fmt: str | None) -> str:
@@ -181,10 +207,10 @@ def write_output(path: Path, text: str) -> None:
 
 
 def render(graph: nx.DiGraph, steps: dict[str, Step], fmt: str,
-           depth: int | None = None) -> str:
+           depth: int | None = None, deploys: Deploys | None = None) -> str:
     if fmt not in FORMATS:
         raise WakeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    dot = to_dot(graph, steps, depth)
+    dot = to_dot(graph, steps, depth, deploys)
     if fmt == "dot":
         return dot
     svg = to_svg(dot)

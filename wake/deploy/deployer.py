@@ -178,6 +178,34 @@ def preview(session: Session, target: Target, app: str) -> dict[str, Any]:
     return result
 
 
+def states(session: Session, cluster: Cluster) -> dict[str, tuple[str, str]]:
+    """Each workspace app's deploy state for `wake graph`: deployed or will deploy (with
+    why); every app unknown when the cluster does not answer."""
+    apps = [a.name for a in session.workspace.apps
+            if not session.only or a.name in session.only]
+    try:
+        target = Target.open(cluster)
+    except WakeError as exc:
+        return {app: ("unknown", str(exc)) for app in apps}
+    try:
+        session.materializer.base_id_fallback = target.base_image_id
+        found = {}
+        for app in apps:
+            try:
+                state = observe(session, target, app)
+            except WakeError as exc:
+                found[app] = ("unknown", str(exc))
+                continue
+            if state.up_to_date:
+                found[app] = ("deployed", f"release {state.want.short} on {cluster.name}")
+            else:
+                found[app] = ("deploy", f"release {state.want.short} to {cluster.name} "
+                              f"(current: {(state.current or 'none')[:12]})")
+        return found
+    finally:
+        target.close()
+
+
 def render_preview(found: list[dict[str, Any]], cluster: str) -> str:
     lines = [f"deploy to cluster {cluster}:"]
     for app in found:
