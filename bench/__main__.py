@@ -89,8 +89,8 @@ def deploy_section(noop: cases.Row, rollouts: list[deploys.Rollout]) -> str:
         "Start to passing per instance: " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in mid.instances)
         + f". The deploy's own figure: {mid.wake_says_s:.1f} s from its first line to "
-        "`is current`. Totals of the runs: "
-        + ", ".join(f"{r.total_s:.1f} s" for r in rollouts) + "."]
+        "`is current`. Each run's total (build): "
+        + ", ".join(f"{r.total_s:.1f} s ({r.build_s:.1f} s)" for r in rollouts) + "."]
     return "\n".join(lines)
 
 

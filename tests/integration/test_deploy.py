@@ -294,6 +294,6 @@ def test_a_process_too_big_for_any_host_is_refused(site: Site) -> None:
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "bestsiteever/web needs 0.5 cpu and 10000000 MB" in output, output
-    assert "freest host" in output and "Traceback" not in output
+    assert "more than any host has" in output and "Traceback" not in output
     assert site.containers() == containers
     site.edit_manifest(lambda m: m["processes"]["web"].update(memory=256))
