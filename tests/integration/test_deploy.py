@@ -30,7 +30,7 @@ from wake.cluster.hosts import Host
 from wake.consul import Agent
 from wake.deploy.store import ReleaseStore
 
-from .conftest import HOST_CA, ROOT, make_workspace
+from .conftest import HOST_CA, ROOT, make_workspace, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
@@ -166,8 +166,14 @@ def test_cold_deploy_spreads_web_and_every_instance_passes(site: Site) -> None:
     for instance in web:
         assert instance["url"].startswith(f"http://{site.host(instance['host']).address}:")
         assert health(instance["url"]) == 200
-    # Logs of each instance go to the cluster's rsyslog master too (and docker logs).
     assert all(c[2] == "running" for c in site.containers().values())
+    # Each instance logs to the cluster's rsyslog master, tagged app.process.instance.
+    rsyslog = site.sdk(site.hosts[0]).containers.get(f"wake-{site.cluster}-rsyslog")
+    for instance in web:
+        def logged(name: str = instance["instance"]) -> bool:
+            out = rsyslog.exec_run(["sh", "-c", f"cat /var/log/wake/*/{APP}.web.{name}.log"])
+            return b"Puma" in out.output or b"puma" in out.output
+        wait_for(logged, timeout=30, what=f"{instance['instance']}'s log lines in rsyslog")
 
 
 def test_a_second_deploy_does_nothing(site: Site) -> None:
