@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,10 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _stdout(line: str) -> None:
+    print(line, flush=True)
+
+
 def cmd_hosts_add(args: argparse.Namespace) -> int:
     from .cluster import hosts
 
@@ -354,7 +359,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         os.environ["WAKE_CLUSTER"] = args.cluster  # doit's tasks read the current cluster
     clusters.current()  # no cluster: say so before doit starts
     settings.load(_overrides(args))
-    session = Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())))
+    session = Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())),
+                      deploy_wait=args.wait)
     targets = [f"deploy:{app}" for app in args.apps] or ["deploy"]
     # With --json, stdout carries only the result; progress goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
@@ -364,6 +370,85 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(json.dumps([session.results.get(app, {"app": app, "outcome": "up to date"})
                           for app in apps], indent=2))
     return code
+
+
+def _agent_for(args: argparse.Namespace) -> Any:
+    from .cluster import clusters
+
+    return clusters.current(args.cluster).answering()
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from .deploy.store import ReleaseStore
+
+    store = ReleaseStore(_agent_for(args), args.app)
+    current, _ = store.current()
+    events = store.events()
+    if args.json:
+        print(json.dumps({"app": args.app, "current": current,
+                          "history": [asdict(e) for e in events]}, indent=2))
+        return 0
+    if not events:
+        print(f"{args.app}: no releases yet")
+        return 0
+    print(f"{args.app}: current release {(current or 'none')[:12]}")
+    for e in events:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        what = f"{e.action} {e.release[:12]}" if e.release else e.action
+        who = f"{e.who}@{e.machine}" if e.machine else e.who
+        commit = f" commit {e.commit[:10]}" if e.commit else ""
+        print(f"  {when}  {what:<22} {e.result:<12} {who}{commit}")
+        if e.changes:
+            print(f"      {'; '.join(e.changes)}")
+        if e.detail:
+            print(f"      {e.detail.splitlines()[0][:200]}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    import json
+
+    from .build.session import Session
+    from .cluster import clusters
+    from .deploy import deployer
+
+    result = deployer.rollback(Session(), clusters.current(args.cluster), args.app,
+                               args.release, _stderr if args.json else _stdout,
+                               wait=args.wait)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_lock_show(args: argparse.Namespace) -> int:
+    from .deploy import lock
+
+    holder = lock.holder(_agent_for(args), args.app)
+    print(f"{args.app}: locked: {holder.describe()}" if holder else f"{args.app}: free")
+    return 0
+
+
+def cmd_lock_break(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+
+    from .deploy import lock
+    from .deploy.store import Event, ReleaseStore
+
+    agent = _agent_for(args)
+    holder = lock.break_lock(agent, args.app)
+    if holder is None:
+        print(f"{args.app}: the lock is free; nothing to break")
+        return 0
+    ReleaseStore(agent, args.app).record(Event(
+        time.time(), "lock break", "", "done", getpass.getuser(), socket.gethostname(),
+        detail=f"broke the lock of {holder.describe()}"))
+    print(f"{args.app}: broke the lock of {holder.describe()}; that deploy cannot move the "
+          "current release any more")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -522,7 +607,30 @@ def parser() -> argparse.ArgumentParser:
             "(the doit task deploy:APP; nothing happens when nothing changed)")
     p.add_argument("apps", nargs="*", metavar="APP", help="apps to deploy (default: all)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another deploy holds the app's lock, wait this long for it")
     build_options(p)
+
+    p = add("releases", cmd_releases, "an app's history, newest first: deploys, rollbacks "
+            "and lock breaks with when, who, commit, result and what changed")
+    p.add_argument("app")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("rollback", cmd_rollback, "deploy an earlier release again (default: the last "
+            "successful one before the current), health-gated like a deploy")
+    p.add_argument("app")
+    p.add_argument("release", nargs="?", help="a release id or its first characters")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another deploy holds the app's lock, wait this long for it")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+    lk = sub.add_parser("lock", help="an app's deploy lock")
+    lsub = lk.add_subparsers(dest="lock_command", required=True, metavar="COMMAND")
+    p = add("show", cmd_lock_show, "who holds an app's deploy lock, since when", lsub)
+    p.add_argument("app")
+    p = add("break", cmd_lock_break, "free an app's deploy lock (its holder's deploy can "
+            "no longer move the current release); recorded in the app's history", lsub)
+    p.add_argument("app")
 
     p = add("status", cmd_status, "each app's current release and instances: host, "
             "address, health, uptime; whether the cluster matches the workspace")

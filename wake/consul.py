@@ -222,6 +222,23 @@ class Agent:
         with self._call(f"delete {key}"):
             return bool(self._client.kv.delete(key, recurse=recurse or None, cas=cas))
 
+    def kv_txn(self, operations: list[dict[str, Any]], what: str) -> bool:
+        """Apply KV operations atomically (Consul's /v1/txn): all or none. False when a
+        check in it failed (e.g. a check-session or cas), so nothing was written."""
+        try:
+            with self._call(what):
+                self._client.txn.put([{"KV": op} for op in operations])
+        except ConsulError as exc:
+            if ": 409 " in str(exc):
+                return False
+            raise
+        return True
+
+    def catalog_deregister(self, node: str, service_id: str) -> None:
+        """Remove a service from the catalog directly (its own agent does not answer)."""
+        with self._call(f"deregister {service_id} of {node} from the catalog"):
+            self._client.catalog.deregister(node, service_id=service_id)
+
     # --- sessions (locks) -----------------------------------------------------------
 
     def session_create(self, name: str, ttl: int, lock_delay: int = 15,

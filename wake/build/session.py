@@ -25,8 +25,10 @@ class Session:
     workspace_file: Path | None = None
     only: tuple[str, ...] = ()
     overrides: tuple[tuple[str, str | None], ...] = ()
-    # What deploys of this session did, by app (`wake deploy --json` prints it).
+    # What deploys of this session did, by app (`wake deploy --json` prints it), and how
+    # long a deploy waits for another's lock (`wake deploy --wait`).
     results: dict[str, Any] = field(default_factory=dict)
+    deploy_wait: float = 0.0
 
     @cached_property
     def settings(self) -> Settings:

@@ -23,11 +23,13 @@ from ..build import stages
 from ..build.builder import StageState
 from ..build.session import Session
 from ..cluster.clusters import Cluster
+from ..engine import Engine
 from ..errors import UsageError, WakeError
-from . import instances, placement, rollout
+from . import converge, instances, placement, rollout
 from .instances import Instance
+from .lock import DeployLock
 from .release import ProcessRelease, Release, changes
-from .store import ReleaseStore
+from .store import Event, ReleaseStore
 from .target import Target
 
 Say = Callable[[str], None]
@@ -57,10 +59,11 @@ class State:
     index: int
     running: list[Instance]  # the app's instances
     missing: dict[str, int] = field(default_factory=dict)  # process -> instances short
+    leftovers: converge.Leftovers | None = None  # what a deploy would repair first
 
     @property
     def up_to_date(self) -> bool:
-        return self.current == self.want.id and not self.missing
+        return self.current == self.want.id and not self.missing and not self.leftovers
 
 
 def observe(session: Session, target: Target, app: str) -> State:
@@ -75,7 +78,7 @@ def observe(session: Session, target: Target, app: str) -> State:
             missing[p.name] = p.instances - len(passing)
     extra = {i.process for i in running} - {p.name for p in want.processes}
     missing.update({name: 0 for name in extra})  # a process to remove: not up to date
-    return State(want, current, index, running, missing)
+    return State(want, current, index, running, missing, converge.find(target, app))
 
 
 def _commit(session: Session, app: str) -> str:
@@ -107,46 +110,136 @@ def _ensure_images(session: Session, release: Release) -> Release:
     return release
 
 
-def deploy(session: Session, cluster: Cluster, app: str, say: Say) -> dict[str, Any]:
-    """Deploy one app to the cluster; returns the result (what `--json` prints)."""
+def deploy(session: Session, cluster: Cluster, app: str, say: Say,
+           wait: float = 0.0) -> dict[str, Any]:
+    """Deploy one app to the cluster, holding its deploy lock; returns the result (what
+    `--json` prints)."""
     began = time.monotonic()
     target = Target.open(cluster)
     try:
         session.materializer.base_id_fallback = target.base_image_id
-        state = observe(session, target, app)
-        want = state.want
-        if state.up_to_date:
-            say(f"{app}: release {want.short} is current and every instance passes; "
-                "nothing to do")
-            return _result(app, want, "up to date", state.running, began)
-        store = ReleaseStore(target.agent, app)
-        old = store.get(state.current) if state.current else None
-        say(f"{app}: deploying release {want.short} to cluster {cluster.name} "
-            f"(current: {state.current[:12] if state.current else 'none'})")
-        release = _ensure_images(session, want)
-        build = session.materializer.client
-        target.publish_base(build, session.settings.base_image)
-        record = replace(release, deployed_by=getpass.getuser(),
-                         deployed_from=socket.gethostname(), commit=_commit(session, app),
-                         at=time.time(), changes=changes(old, release))
+        want = observe(session, target, app).want
+        with DeployLock(target.agent, app, want.id, "deploy", wait) as held:
+            # Observed again under the lock: a deploy that held it may have done this.
+            state = observe(session, target, app)
+            if state.up_to_date:
+                say(f"{app}: release {want.short} is current and every instance passes; "
+                    "nothing to do")
+                return _result(app, want, "up to date", state.running, began)
+            say(f"{app}: deploying release {want.short} to cluster {cluster.name} "
+                f"(current: {state.current[:12] if state.current else 'none'})")
+            release = _ensure_images(session, state.want)
+            build = session.materializer.client
+            target.publish_base(build, session.settings.base_image)
+            roll(target, build, release, state, held, "deploy", _commit(session, app), say)
+        say(f"{app}: release {want.short} is current ({time.monotonic() - began:.1f} s)")
+        return _result(app, want, "deployed", instances.instances(target.agent, app), began)
+    finally:
+        target.close()
+
+
+def roll(target: Target, build: Engine, release: Release, state: State, held: DeployLock,
+         action: str, commit: str, say: Say) -> None:
+    """Converge, plan, apply and record one release (a deploy or a rollback), under the
+    app's lock. Raises (after putting back what ran) if the rollout fails."""
+    app = release.app
+    store = ReleaseStore(target.agent, app)
+    old = store.get(state.current) if state.current else None
+    record = replace(release, deployed_by=getpass.getuser(),
+                     deployed_from=socket.gethostname(), commit=commit, at=time.time(),
+                     changes=changes(old, release), result="deploying", error="")
+    event = store.record(Event(record.at, action, record.id, "deploying", record.deployed_by,
+                               record.deployed_from, commit, record.changes))
+    try:
+        if not target.all_local(build):
+            # Hosts pull by digest, and a rollback needs the digest recorded.
+            for p in record.processes:
+                record = record.with_process(replace(p, digest=p.digest or
+                                                     target.push(build, p)))
+        converge.repair(target, app, say)
         everyone = instances.instances(target.agent)
-        rollout_plan = plan(target, record, everyone)
-        for line in rollout_plan.describe():
+        steps = plan(target, record, everyone)
+        for line in steps.describe():
             say(f"  plan: {line}")
         store.save(record)
         running = {i.instance: i for i in everyone if i.app == app}
-        try:
-            done = rollout.apply(rollout_plan, target, build, record, old, running, say)
-        except rollout.DeployFailed as exc:
-            store.save(replace(record, result="failed", error=str(exc)[:2000]))
-            raise
-        store.point_to(record.id, state.index)
-        rollout.finish(done, target, say)
-        store.save(replace(record, result="succeeded"))
-        say(f"{app}: release {record.short} is current ({time.monotonic() - began:.1f} s)")
-        return _result(app, record, "deployed", instances.instances(target.agent, app), began)
+        done = rollout.apply(steps, target, build, record, old, running, say, held.check)
+        held.check()
+        store.point_to(record.id, state.index, held.session)
+    except BaseException as exc:
+        store.save(replace(record, result="failed", error=str(exc)[:2000]))
+        store.finish(event, "failed", str(exc) or type(exc).__name__)
+        raise
+    rollout.finish(done, target, say)
+    store.save(replace(record, result="succeeded"))
+    store.finish(event, "succeeded")
+
+
+def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: Say,
+             wait: float = 0.0) -> dict[str, Any]:
+    """Deploy an app's earlier release again - every process's image, env, instances and
+    resources as recorded - by the same health-gated rollout as a deploy."""
+    began = time.monotonic()
+    target = Target.open(cluster)
+    try:
+        store = ReleaseStore(target.agent, app)
+        current, _ = store.current()
+        release = _rollback_target(store, app, current, to)
+        with DeployLock(target.agent, app, release.id, "rollback", wait) as held:
+            current, index = store.current()
+            running = instances.instances(target.agent, app)
+            state = State(release, current, index, running)
+            say(f"{app}: rolling back to release {release.short} (recorded "
+                f"{_when(release.at)} by {release.deployed_by or '?'}; current: "
+                f"{(current or 'none')[:12]})")
+            build = session.materializer.client
+            _check_images(target, build, release)
+            roll(target, build, release, state, held, "rollback", release.commit, say)
+            if current and current != release.id:
+                store.mark_rolled_back(current)
+        say(f"{app}: release {release.short} is current again "
+            f"({time.monotonic() - began:.1f} s)")
+        return _result(app, release, "rolled back",
+                       instances.instances(target.agent, app), began)
     finally:
         target.close()
+
+
+def _rollback_target(store: ReleaseStore, app: str, current: str | None,
+                     to: str | None) -> Release:
+    if to:
+        matches = [r for r in store.history() if r.id.startswith(to)]
+        if len(matches) != 1:
+            raise UsageError(f"{app}: {'no' if not matches else 'more than one'} kept release "
+                             f"starts with {to!r}; `wake releases {app}` lists them")
+        return matches[0]
+    for event in store.events():
+        if (event.result == "succeeded" and event.release != current
+                and event.action in ("deploy", "rollback")):
+            found = store.get(event.release)
+            if found is not None:
+                return found
+    raise UsageError(f"{app}: no earlier successful release to roll back to "
+                     f"(`wake releases {app}` lists what there is)")
+
+
+def _check_images(target: Target, build: Engine, release: Release) -> None:
+    """Every image of the release must still exist (here, or in the cluster's registry by
+    its digest): a rollback never deploys something else under a release's name."""
+    for p in release.processes:
+        here = bool(p.image_id) and build.inspect(p.image_id) is not None
+        there = bool(p.digest) and target.has_digest(p)
+        if not (here or there):
+            raise WakeError(
+                f"{release.app}: the image of {p.name} in release {release.short} "
+                f"({p.image_id[:19] or 'never recorded'}) is gone from this engine and the "
+                "cluster's registry. It cannot be restored under its name; rebuild it from "
+                f"its commit ({release.commit[:12] or 'unknown'}): check that commit out and "
+                f"`doit deploy:{release.app}` (its stage keys give the same release id)")
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?"
 
 
 def preview(session: Session, target: Target, app: str) -> dict[str, Any]:
@@ -245,14 +338,16 @@ def up_to_date(session: Session, app: str) -> bool:
 
 def deploy_task(session: Session, app: str) -> None:
     """The action of `deploy:<app>`: deploy to the current cluster, keep the result."""
-    session.results[app] = deploy(session, _cluster(), app, _say)
+    session.results[app] = deploy(session, _cluster(), app, _say, session.deploy_wait)
 
 
 def plan(target: Target, release: Release, everyone: list[Instance]) -> placement.Rollout:
     rooms = [placement.HostRoom(h.name, h.cpus, h.memory) for h in target.hosts.values()
              if h.passing]
+    # An instance that fails its check is replaced like one of an old spec (start-first).
     placed = [placement.Placed(i.app, i.process, i.instance, i.host, i.cpu, i.memory,
-                               i.spec) for i in everyone if i.host in target.hosts]
+                               i.spec if i.health == "passing" else f"unhealthy {i.spec}")
+              for i in everyone if i.host in target.hosts]
     wants = [placement.Want(release.app, p.name, p.instances, p.cpu, p.memory, p.spec)
              for p in release.processes]
     return placement.plan_rollout(rooms, placed, wants)

@@ -40,11 +40,14 @@ class Applied:
 
 
 def apply(rollout: Rollout, target: Target, build: Engine, release: Release,
-          old: Release | None, running: dict[str, Instance], say: Say) -> Applied:
-    """Run the steps in order; on a failure undo them and raise DeployFailed."""
+          old: Release | None, running: dict[str, Instance], say: Say,
+          check: Callable[[], None] = lambda: None) -> Applied:
+    """Run the steps in order (`check` before each: e.g. that the deploy still holds its
+    lock); on a failure undo them and raise DeployFailed."""
     done = Applied()
     try:
         for step in rollout.steps:
+            check()
             if isinstance(step, StartStep):
                 _start(step, target, build, release, done, say)
             else:

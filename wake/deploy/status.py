@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from ..build.session import Session
 from ..cluster.clusters import Cluster
 from ..errors import UsageError, WakeError
-from . import deployer, instances
+from . import converge, deployer, instances
 from .store import ReleaseStore
 from .target import Target
 
@@ -39,6 +39,7 @@ class AppStatus:
     matches: bool
     why: str
     instances: list[InstanceStatus] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)  # the next deploy repairs them
 
 
 def collect(session: Session, cluster: Cluster, only: list[str]) -> list[AppStatus]:
@@ -61,17 +62,22 @@ def _app(session: Session, target: Target, app: str, in_workspace: bool) -> AppS
     current, _ = ReleaseStore(target.agent, app).current()
     running = instances.instances(target.agent, app)
     wanted, matches, why = None, False, "not in the workspace"
+    leftovers = None
     if in_workspace:
         state = deployer.observe(session, target, app)
+        leftovers = state.leftovers
         wanted, matches = state.want.id, state.up_to_date
         why = ("matches the workspace" if matches else
                "never deployed" if current is None else
                "the workspace wants another release" if current != wanted else
                "instances missing or failing: " + ", ".join(
                    f"{p} {n} short" if n else f"{p} to remove"
-                   for p, n in sorted(state.missing.items())))
+                   for p, n in sorted(state.missing.items())) if state.missing else
+               "leftovers the next deploy repairs")
     return AppStatus(app, current, wanted, matches, why,
-                     [_instance(target, i) for i in running])
+                     [_instance(target, i) for i in running],
+                     (leftovers if leftovers is not None else converge.find(target, app)
+                      ).describe())
 
 
 def _instance(target: Target, i: instances.Instance) -> InstanceStatus:
@@ -114,4 +120,5 @@ def render(found: list[AppStatus]) -> str:
             where = f"{i.address}:{i.port}" if i.port else i.address
             lines.append(f"  {i.instance:<16} {i.host:<12} {where:<22} {i.health:<9} "
                          f"up {_age(i.uptime):<5} release {i.release}")
+        lines += [f"  ! {line} (the next deploy repairs it)" for line in app.leftovers]
     return "\n".join(lines)

@@ -1,20 +1,61 @@
 """Releases in Consul's KV store, per app:
 
-    wake/apps/<app>/releases/<id>   the record (JSON, release.py)
-    wake/apps/<app>/current         the id of the release that runs
+    wake/apps/<app>/releases/<id>     the record (JSON, release.py)
+    wake/apps/<app>/current           the id of the release that runs
+    wake/apps/<app>/history/<stamp>   what happened: deploys, rollbacks, lock breaks
+    wake/apps/<app>/lock              the deploy lock (lock.py)
 
-The current pointer moves only by check-and-set against the index it had when the deploy
-read it, so two deploys that raced cannot both move it; the last KEEP records are kept.
+The current pointer moves only in one transaction that checks the deploy still holds the
+app's lock and that the pointer still has the index the deploy read: a deploy that lost
+its lock, or raced another, cannot move it. The newest KEEP records are kept (and the
+current one, however old), and the newest KEEP_EVENTS events.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+from dataclasses import asdict, dataclass, replace
+
 from ..consul import Agent
 from ..errors import WakeError
+from . import lock
 from .release import Release
 
 PREFIX = "wake/apps"
 KEEP = 20
+KEEP_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of an app's history (`wake releases`)."""
+
+    at: float
+    action: str  # deploy | rollback | lock break
+    release: str  # the release deployed or rolled back to ("" for a lock break)
+    result: str  # deploying | succeeded | failed | rolled back | done
+    who: str = ""
+    machine: str = ""
+    commit: str = ""
+    changes: tuple[str, ...] = ()
+    detail: str = ""  # an error, or whose lock was broken
+
+    @property
+    def stamp(self) -> str:
+        return f"{int(self.at * 1000):015d}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: bytes, where: str) -> Event:
+        try:
+            data = json.loads(text)
+            data["changes"] = tuple(data.get("changes", ()))
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise WakeError(f"{where}: not a history entry wake can read ({exc})") from None
 
 
 class PointerMoved(WakeError):
@@ -63,8 +104,40 @@ class ReleaseStore:
             found.append(Release.from_json(entry.value, f"Consul key {entry.key}"))
         return sorted(found, key=lambda r: r.at, reverse=True)
 
-    def point_to(self, release_id: str, index: int) -> None:
-        """Make `release_id` current, only if the pointer still has `index`."""
-        if not self.agent.kv_put(f"{self.folder}/current", release_id, cas=index):
-            raise PointerMoved(f"{self.app}: another deploy moved the current release while "
-                               "this one ran; nothing of it is current. Run the deploy again")
+    def point_to(self, release_id: str, index: int, session: str | None = None) -> None:
+        """Make `release_id` current, only if the pointer still has `index` and (given a
+        lock session) this deploy still holds the app's lock - in one transaction."""
+        checks = [{"Verb": "check-session", "Key": lock.key(self.app), "Session": session}
+                  ] if session else []
+        value = base64.b64encode(release_id.encode()).decode()
+        if not self.agent.kv_txn([*checks, {"Verb": "cas", "Key": f"{self.folder}/current",
+                                             "Value": value, "Index": index}],
+                                 f"make release {release_id[:12]} current"):
+            raise PointerMoved(f"{self.app}: the current release moved, or this deploy lost "
+                               "its lock, while it ran; nothing of it is current. Run the "
+                               "deploy again")
+
+    def record(self, event: Event) -> Event:
+        """Add an event to the app's history (or update it: the same `at`)."""
+        self.agent.kv_put(f"{self.folder}/history/{event.stamp}", event.to_json())
+        entries = self.agent.kv_list(f"{self.folder}/history/")
+        for old in sorted(entries, key=lambda e: e.key, reverse=True)[KEEP_EVENTS:]:
+            self.agent.kv_delete(old.key)
+        return event
+
+    def finish(self, event: Event, result: str, detail: str = "") -> Event:
+        return self.record(replace(event, result=result, detail=detail[:2000]))
+
+    def events(self) -> list[Event]:
+        """The app's history, newest first."""
+        entries = self.agent.kv_list(f"{self.folder}/history/")
+        return [Event.from_json(e.value, f"Consul key {e.key}")
+                for e in sorted(entries, key=lambda e: e.key, reverse=True)]
+
+    def mark_rolled_back(self, release_id: str) -> None:
+        """The newest successful deploy of `release_id` was rolled back."""
+        for event in self.events():
+            if event.release == release_id and event.result == "succeeded":
+                self.record(replace(event, result="rolled back"))
+                return
+

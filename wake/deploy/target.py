@@ -91,7 +91,8 @@ class Target:
         """A reference to the process's image on the host's engine, pulling it by digest
         if the host lacks it; the build engine's own hosts use the local image."""
         if self.same_engine(host, build):
-            return process.image
+            # The tag; or, for a rollback to an image whose tag moved on, its id.
+            return process.image if build.inspect(process.image) else process.image_id
         engine = self.engine(host)
         if engine.inspect(process.image_id) is not None:
             return process.image_id
@@ -101,6 +102,19 @@ class Target:
         say(f"  {host}: pulling {repository}@{digest[:19]}")
         engine.pull(f"{registry_mod.host(self.registry)}/{repository}@{digest}")
         return process.image_id
+
+    def has_digest(self, process: ProcessRelease) -> bool:
+        """Whether the cluster's registry still has the process's image by its digest."""
+        if not self.registry or not process.digest:
+            return False
+        repository = process.image.rsplit(":", 1)[0]
+        return registry_mod.has(self.registry, repository, process.digest, self.registry_ca)
+
+    def all_local(self, build: Engine) -> bool:
+        """Whether every host's engine is the build engine (a local cluster: no registry
+        needed)."""
+        return all(self.same_engine(name, build) for name, h in self.hosts.items()
+                   if h.passing)
 
     def base_image_id(self, base_image: str) -> str | None:
         """The base image's id from the cluster's registry, without pulling it (stage keys
