@@ -303,3 +303,202 @@ def test_a_process_too_big_for_any_host_is_refused(site: Site) -> None:
     assert "more than any host has" in output and "Traceback" not in output
     assert site.containers() == containers
     site.edit_manifest(lambda m: m["processes"]["web"].update(memory=256))
+
+
+# --- deploy safety: the lock, killed clients, rollback, a host that dies -------------------
+
+# Seeded fault runs: a few in CI; WAKE_RELIABILITY_RUNS=20 for the full count.
+RUNS = int(os.environ.get("WAKE_RELIABILITY_RUNS", "3"))
+
+
+def _bump_worker(site: Site, n: int) -> None:
+    """A change that makes the next deploy replace the worker (its run differs)."""
+    site.edit_manifest(lambda m: m["processes"]["worker"].update(
+        run=f"WORKER_INTERVAL={n % 5 + 1} bundle exec rake jobs:work # {n}"))
+
+
+def _converged(site: Site) -> None:
+    """Exactly what the workspace wants: no orphans, no stale registrations, every wanted
+    instance passing (`wake status` exits 0 only then)."""
+    done = site.wake("status", APP, "--json")
+    (app,) = json.loads(done.stdout)
+    assert done.returncode == 0 and app["matches"] and not app["leftovers"], app
+    registered = {i["instance"] for i in app["instances"]}
+    running = {c[1] for c in site.containers().values()}
+    assert running <= {"web", "worker"}
+    assert len(site.containers()) == len(registered) == 3, (site.containers(), registered)
+
+
+def test_two_deploys_at_once_never_both_deploy(site: Site) -> None:
+    for n in range(RUNS):
+        _bump_worker(site, 100 + n)
+        ok(site.doit("build:bestsiteever"))  # both then race for the lock, not the build
+        before = len(ReleaseStore(site.agent(), APP).events())
+        args = [sys.executable, "-m", "wake.cli", "deploy", APP]
+        env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
+               "WAKE_WORKSPACE": str(site.workspace)}
+        racers = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, env=env) for _ in range(2)]
+        outputs = [r.communicate(timeout=600)[0] for r in racers]
+        deployed = [o for o in outputs if "deploying release" in o]
+        assert len(deployed) == 1, outputs
+        other = next(o for o in outputs if o is not deployed[0])
+        assert ("is locked: root@" in other and "has held it for" in other) or \
+            "nothing to do" in other, other
+        events = ReleaseStore(site.agent(), APP).events()
+        assert len(events) == before + 1 and events[0].result == "succeeded"
+    # With --wait the second waits for the first and then has nothing left to do.
+    _bump_worker(site, 200)
+    ok(site.doit("build:bestsiteever"))
+    args = [sys.executable, "-m", "wake.cli", "deploy", APP, "--wait", "300"]
+    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
+           "WAKE_WORKSPACE": str(site.workspace)}
+    racers = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env) for _ in range(2)]
+    outputs = [r.communicate(timeout=600)[0] for r in racers]
+    assert all(r.returncode == 0 for r in racers), outputs
+    assert sum("deploying release" in o for o in outputs) == 1, outputs
+    _converged(site)
+
+
+HOLD = """
+import sys, time
+from wake.consul import Agent
+from wake.deploy.lock import DeployLock
+with DeployLock(Agent(sys.argv[1]), sys.argv[2], "f" * 64) as held:
+    print("held", flush=True)
+    while not held.lost:
+        time.sleep(0.5)
+print("lost", flush=True)
+"""
+
+
+def test_lock_break_frees_a_live_holder_and_is_recorded(site: Site) -> None:
+    address = f"{site.host(site.hosts[0]).address}:8500"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, address, APP],
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        shown = ok(site.wake("lock", "show", APP))
+        assert "locked: root@" in shown and "deploy of release ffffffffffff" in shown
+        _bump_worker(site, 300)
+        refused = site.doit("deploy:bestsiteever")
+        assert refused.returncode != 0 and "is locked" in refused.stdout, refused.stdout
+        assert "wake lock break bestsiteever" in refused.stdout
+        ok(site.wake("lock", "break", APP))
+        assert holder.stdout.readline() == "lost\n"  # its renewals fail: it knows
+        assert "free" in ok(site.wake("lock", "show", APP))
+        history = ok(site.wake("releases", APP))
+        assert "lock break" in history and "broke the lock of root@" in history
+    finally:
+        holder.kill()
+        holder.wait()
+    ok(site.doit("deploy:bestsiteever", timeout=600))
+    _converged(site)
+
+
+def _kill_at(site: Site, line_no: int, delay: float) -> list[str]:
+    """Run a deploy and SIGKILL it `delay` s after its `line_no`-th line of progress."""
+    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
+           "WAKE_WORKSPACE": str(site.workspace)}
+    deploy = subprocess.Popen([sys.executable, "-m", "wake.cli", "deploy", APP],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=env)
+    seen: list[str] = []
+    assert deploy.stdout is not None
+    for line in deploy.stdout:
+        seen.append(line.rstrip())
+        if len(seen) >= line_no:
+            time.sleep(delay)
+            break
+    deploy.kill()
+    deploy.wait()
+    return seen
+
+
+def test_a_killed_deploy_frees_its_lock_and_the_next_converges(site: Site) -> None:
+    import random
+
+    chance = random.Random(20261126)
+    for n in range(RUNS):
+        _bump_worker(site, 400 + n)
+        ok(site.doit("build:bestsiteever"))
+        # The deploy's lines: deploying, plan x1, started, passing, out of Consul, current.
+        line_no, delay = chance.randint(1, 6), chance.uniform(0, 2.5)
+        seen = _kill_at(site, line_no, delay)
+        killed = time.monotonic()
+        while "free" not in ok(site.wake("lock", "show", APP)):
+            waited = time.monotonic() - killed
+            assert waited < 2 * 10 + 5 + 10, "the lock outlived its TTL and lock-delay"
+            time.sleep(1)
+        print(f"run {n}: killed after line {line_no} (+{delay:.1f} s): {seen[-1:]}; "
+              f"lock free after {time.monotonic() - killed:.1f} s")
+        ok(site.doit("deploy:bestsiteever", timeout=600))
+        _converged(site)
+
+
+def test_rollback_brings_back_the_old_env_and_code(site: Site) -> None:
+    site.edit_manifest(lambda m: m.setdefault("env", {}).update(GREETING="first"))
+    ok(site.doit("deploy:bestsiteever"))
+    first, _ = ReleaseStore(site.agent(), APP).current()
+    site.edit_manifest(lambda m: (m["env"].update(GREETING="second"),
+                                  m["processes"]["worker"].update(run="bundle exec rake "
+                                                                      "jobs:work # second")))
+    ok(site.doit("deploy:bestsiteever"))
+
+    def inside(process: str, command: list[str]) -> set[str]:
+        found = set()
+        for host in site.hosts:
+            for c in site.sdk(host).containers.list(
+                    filters={"label": [f"wake.app={APP}", f"wake.process={process}"]}):
+                found.add(c.exec_run(command).output.decode().strip())
+        return found
+
+    assert inside("web", ["printenv", "GREETING"]) == {"second"}
+    assert any("# second" in text for text in inside("worker", ["cat", "/opt/run"]))
+    out = ok(site.wake("rollback", APP))
+    assert f"rolling back to release {first[:12]}" in out and "passing after" in out
+    assert inside("web", ["printenv", "GREETING"]) == {"first"}
+    assert not any("# second" in text for text in inside("worker", ["cat", "/opt/run"]))
+    history = ok(site.wake("releases", APP))
+    assert f"rollback {first[:12]}" in history and "rolled back" in history
+    assert ReleaseStore(site.agent(), APP).current()[0] == first
+
+
+def test_a_host_that_dies_mid_rollout(site: Site) -> None:
+    dead = site.hosts[2]
+    status = site.status()
+    on_dead = [i for i in status["instances"] if i["host"] == dead]
+    alive = [i["url"] for i in status["instances"] if i["host"] != dead and i["url"]]
+    site.edit_manifest(lambda m: m["env"].update(GREETING="third"))
+    ok(site.doit("build:bestsiteever"))
+    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
+           "WAKE_WORKSPACE": str(site.workspace)}
+    deploy = subprocess.Popen([sys.executable, "-m", "wake.cli", "deploy", APP],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=env)
+    time.sleep(1.0)
+    ok(site.wake("hosts", "stop", dead))
+    try:
+        out, _ = deploy.communicate(timeout=300)
+        print(out[-2000:])
+        if deploy.returncode != 0:  # it had work on the dead host: it says which
+            assert dead in out and "Traceback" not in out
+        assert all(health(url) == 200 for url in alive), "the other hosts stopped serving"
+        wait_for(lambda: not any(
+            e["Node"]["Node"] == dead and all(c["Status"] == "passing" for c in e["Checks"])
+            for e in site.agent().health_service("wake-host")),
+            timeout=60, what=f"Consul seeing {dead} down")
+        # The next deploy places what ran on the dead host elsewhere.
+        out = ok(site.doit("deploy:bestsiteever", timeout=600))
+        after = site.status()
+        assert after["matches"] and {i["host"] for i in after["instances"]} <= set(
+            site.hosts[:2]), after
+        if on_dead:
+            assert "is down" in out or "repaired" in out
+        for instance in after["instances"]:
+            if instance["url"]:
+                assert health(instance["url"]) == 200
+    finally:
+        ok(site.wake("hosts", "start", dead))

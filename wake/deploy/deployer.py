@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -167,8 +168,9 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
         held.check()
         store.point_to(record.id, state.index, held.session)
     except BaseException as exc:
-        store.save(replace(record, result="failed", error=str(exc)[:2000]))
-        store.finish(event, "failed", str(exc) or type(exc).__name__)
+        with suppress(WakeError):  # recording must not hide why the deploy failed
+            store.save(replace(record, result="failed", error=str(exc)[:2000]))
+            store.finish(event, "failed", str(exc) or type(exc).__name__)
         raise
     rollout.finish(done, target, say)
     store.save(replace(record, result="succeeded"))

@@ -84,6 +84,10 @@ class DeployLock:
     def __enter__(self) -> DeployLock:
         self.session = self.agent.session_create(f"wake deploy {self.app}", TTL,
                                                  lock_delay=LOCK_DELAY, behavior="delete")
+        # Renewed from now on: waiting for the lock may take longer than the TTL.
+        self._renewer = threading.Thread(target=self._renew, daemon=True,
+                                         name=f"wake lock {self.app}")
+        self._renewer.start()
         me = Holder(getpass.getuser(), socket.gethostname(), os.getpid(), time.time(),
                     self.release, self.action)
         value = json.dumps({k: v for k, v in asdict(me).items() if k != "session"})
@@ -105,11 +109,8 @@ class DeployLock:
                     raise LockHeld(f"{exc}. Wait for it (`--wait SECONDS`), or if that "
                                    f"deploy is dead: `wake lock break {self.app}`") from None
         except BaseException:
-            self._end_session()
+            self.__exit__(None, None, None)
             raise
-        self._renewer = threading.Thread(target=self._renew, daemon=True,
-                                         name=f"wake lock {self.app}")
-        self._renewer.start()
         return self
 
     def _renew(self) -> None:
