@@ -23,6 +23,7 @@ from . import instances
 from .instances import HostInfo
 from .release import ProcessRelease
 
+ENGINE_TIMEOUT = 30.0  # seconds for one answer of a host's engine (streams: per read)
 BASE_REPOSITORY = "wake-base"  # the base image in a cluster's registry (stage keys use it)
 
 
@@ -38,6 +39,7 @@ class Target:
     _engines: dict[str, Engine] = field(default_factory=dict)
     _identities: dict[str, str] = field(default_factory=dict)
     _pushed: dict[str, str] = field(default_factory=dict)  # local tag -> digest
+    _unreachable: dict[str, WakeError] = field(default_factory=dict)  # asked once per run
 
     @classmethod
     def open(cls, cluster: Cluster) -> Target:
@@ -59,12 +61,20 @@ class Target:
         self._engines.clear()
 
     def engine(self, host: str) -> Engine:
+        """The host's engine; one that did not answer is not asked again in this run (a
+        dead host costs one bounded timeout, not one per instance)."""
+        if host in self._unreachable:
+            raise self._unreachable[host]
         if host not in self._engines:
             info = self.hosts.get(host)
             if info is None:
                 raise WakeError(f"host {host} is not registered in cluster "
                                 f"{self.cluster.name}")
-            self._engines[host] = info.host(self._known).engine(timeout=60)
+            try:
+                self._engines[host] = info.host(self._known).engine(timeout=ENGINE_TIMEOUT)
+            except WakeError as exc:
+                self._unreachable[host] = exc
+                raise
         return self._engines[host]
 
     def same_engine(self, host: str, build: Engine) -> bool:
