@@ -1,0 +1,7 @@
+"""`python -m wake.cli`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,157 @@
+"""`wake` commands about builds: manifest check, detect, platforms, base, config,
+build, plan, graph, explain."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import engine, manifest, settings
+from ..build import base, platforms
+from ..errors import WakeError
+from .common import _overrides, _session
+
+
+def cmd_manifest_check(args: argparse.Namespace) -> int:
+    registry = platforms.load_all()
+    found = manifest.load(Path(args.path), known_platforms=registry)
+    detection = platforms.detect(found.root, found.platform, registry)
+    print(found.summary())
+    print(f"  builds as: {detection.platform.name} ({detection.reason})")
+    print("ok")
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    root = path.parent if path.is_file() else path
+    if not root.is_dir():
+        raise WakeError(f"{path}: no such folder")
+    declared = None
+    if (root / manifest.MANIFEST_NAME).is_file():
+        declared = manifest.load(root, known_platforms=platforms.load_all()).platform
+    detection = platforms.detect(root, declared)
+    print(f"{detection.platform.name}\t{detection.reason}")
+    return 0
+
+
+def cmd_platforms(args: argparse.Namespace) -> int:
+    registry = platforms.load_all()
+    print("Detection order (first match wins; manifest.json \"platform\" overrides):")
+    for number, platform in enumerate(platforms.detection_order(registry), 1):
+        files = ", ".join(platform.detect_files) or "(declared in manifest.json only)"
+        print(f"  {number}. {platform.name:<8} {files:<48} "
+              f"{platform.directory}")
+    return 0
+
+
+def cmd_base_bootstrap(args: argparse.Namespace) -> int:
+    config = settings.load({"base_image": args.image})
+    result = base.bootstrap(engine.connect(), config.base_image, mirror=args.mirror,
+                            suite=args.suite, force=args.force)
+    print(result)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(f"WAKE_HOME   {settings.wake_home()}")
+    print(settings.load().describe())
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ..run import run_doit
+
+    settings.load(_overrides(args))  # fail early, before doit starts
+    targets = [f"build:{app}" for app in args.apps] or ["build"]
+    return run_doit(["run", *targets], args.apps, _overrides(args))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from ..build.plan import make_plan, render_text
+    from ..build.session import quiet_builder
+
+    session = _session(args)
+    steps = make_plan(quiet_builder(session))
+    deploy, cluster_name = _deploy_plan(session, args)
+    if args.json:
+        print(json.dumps({"build": [asdict(s) for s in steps], "deploy": deploy,
+                          "cluster": cluster_name}, indent=2))
+        return 0
+    print(render_text(steps))
+    if deploy is not None and cluster_name:
+        from ..deploy.deployer import render_preview
+
+        print()
+        print(render_preview(deploy, cluster_name))
+    return 0
+
+
+def _deploy_states(session: Any, args: argparse.Namespace) -> dict[str, tuple[str, str]] | None:
+    """deploy:<app> nodes for `wake graph`, when a cluster is chosen."""
+    from ..cluster import clusters
+    from ..deploy import deployer
+
+    state = clusters.load()
+    name = clusters.chosen_name(state, args.cluster)
+    if not name or (args.depth and args.depth < 3):
+        return None
+    return deployer.states(session, state.get(name))
+
+
+def _deploy_plan(session: Any, args: argparse.Namespace) -> tuple[list[Any] | None,
+                                                                  str | None]:
+    """The deploy section of `wake plan`: only when a cluster is chosen; a cluster that
+    does not answer is said, not fatal (the build plan stands on its own)."""
+    from ..cluster import clusters
+    from ..deploy import deployer
+    from ..deploy.target import Target
+
+    state = clusters.load()
+    name = clusters.chosen_name(state, args.cluster)
+    if not name:
+        return None, None
+    try:
+        target = Target.open(state.get(name))
+    except WakeError as exc:
+        return [{"app": "*", "error": str(exc)}], name
+    try:
+        session.materializer.base_id_fallback = target.base_image_id
+        found = []
+        for app in [a.name for a in session.workspace.apps
+                    if not args.apps or a.name in args.apps]:
+            try:
+                found.append(deployer.preview(session, target, app))
+            except WakeError as exc:
+                found.append({"app": app, "error": str(exc)})
+        return found, name
+    finally:
+        target.close()
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from ..build.drawing import check_output, draw, format_for, write_output
+
+    chosen = format_for(args.output, args.format)
+    if args.output and args.output != "-":
+        check_output(Path(args.output))  # before the (slow) drawing
+    session = _session(args)
+    text, count = draw(session, chosen, args.depth, _deploy_states(session, args))
+    if args.output and args.output != "-":
+        write_output(Path(args.output), text)
+        print(f"wrote {args.output} ({chosen}, {count} stages)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ..build.explain import explain
+
+    print(explain(args.app, args.stage, _overrides(args)))
+    return 0
