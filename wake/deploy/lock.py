@@ -33,6 +33,10 @@ class LockHeld(WakeError):
     """Someone else deploys the app right now."""
 
 
+class _Delayed(Pending):
+    """The key is free but in its lock-delay: worth a few seconds' wait."""
+
+
 class LockLost(WakeError):
     """This deploy's lock session died (Consul unreachable too long): it must not go on."""
 
@@ -96,18 +100,18 @@ class DeployLock:
             if self.agent.kv_put(key(self.app), value, acquire=self.session):
                 return True
             other = holder(self.agent, self.app)
-            raise Pending(f"{self.app} is locked: {other.describe()}" if other else
-                          f"{self.app}'s lock is in its lock-delay ({LOCK_DELAY} s after "
-                          "its last holder died)")
-        try:
+            if other is None:  # nobody holds it: its last holder died moments ago
+                raise _Delayed(f"{self.app}'s lock is in its lock-delay ({LOCK_DELAY} s "
+                               "after its last holder died or was broken)")
+            message = f"{self.app} is locked: {other.describe()}"
             if self.wait > 0:
-                wait_until(take, self.wait, f"{self.app}: the deploy lock", interval=1.0)
-            else:
-                try:
-                    take()
-                except Pending as exc:
-                    raise LockHeld(f"{exc}. Wait for it (`--wait SECONDS`), or if that "
-                                   f"deploy is dead: `wake lock break {self.app}`") from None
+                raise Pending(message)
+            raise LockHeld(f"{message}. Wait for it (`--wait SECONDS`), or if that deploy "
+                           f"is dead: `wake lock break {self.app}`")
+        try:
+            # Without --wait, only a lock-delay (short) is waited out, never a holder.
+            wait_until(take, self.wait if self.wait > 0 else LOCK_DELAY + 2,
+                       f"{self.app}: the deploy lock", interval=0.5)
         except BaseException:
             self.__exit__(None, None, None)
             raise
