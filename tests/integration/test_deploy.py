@@ -64,6 +64,14 @@ class Site:
         return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
                               env=env, cwd=ws.parent)
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """`wake ARGS` in the background, its stdout and stderr together."""
+        env = {**os.environ, **self.env, "WAKE_HOME": str(self.home),
+               "WAKE_WORKSPACE": str(self.workspace)}
+        return subprocess.Popen([sys.executable, "-m", "wake.cli", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=env)
+
     def wake(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return self.run(sys.executable, "-m", "wake.cli", *args, **kwargs)
 
@@ -334,11 +342,7 @@ def test_two_deploys_at_once_never_both_deploy(site: Site) -> None:
         _bump_worker(site, 100 + n)
         ok(site.doit("build:bestsiteever"))  # both then race for the lock, not the build
         before = len(ReleaseStore(site.agent(), APP).events())
-        args = [sys.executable, "-m", "wake.cli", "deploy", APP]
-        env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
-               "WAKE_WORKSPACE": str(site.workspace)}
-        racers = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, env=env) for _ in range(2)]
+        racers = [site.start("deploy", APP) for _ in range(2)]
         outputs = [r.communicate(timeout=600)[0] for r in racers]
         deployed = [o for o in outputs if "deploying release" in o]
         assert len(deployed) == 1, outputs
@@ -350,11 +354,7 @@ def test_two_deploys_at_once_never_both_deploy(site: Site) -> None:
     # With --wait the second waits for the first and then has nothing left to do.
     _bump_worker(site, 200)
     ok(site.doit("build:bestsiteever"))
-    args = [sys.executable, "-m", "wake.cli", "deploy", APP, "--wait", "300"]
-    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
-           "WAKE_WORKSPACE": str(site.workspace)}
-    racers = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=env) for _ in range(2)]
+    racers = [site.start("deploy", APP, "--wait", "300") for _ in range(2)]
     outputs = [r.communicate(timeout=600)[0] for r in racers]
     assert all(r.returncode == 0 for r in racers), outputs
     assert sum("deploying release" in o for o in outputs) == 1, outputs
@@ -400,11 +400,7 @@ def test_lock_break_frees_a_live_holder_and_is_recorded(site: Site) -> None:
 
 def _kill_at(site: Site, line_no: int, delay: float) -> list[str]:
     """Run a deploy and SIGKILL it `delay` s after its `line_no`-th line of progress."""
-    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
-           "WAKE_WORKSPACE": str(site.workspace)}
-    deploy = subprocess.Popen([sys.executable, "-m", "wake.cli", "deploy", APP],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env)
+    deploy = site.start("deploy", APP)
     seen: list[str] = []
     assert deploy.stdout is not None
     for line in deploy.stdout:
@@ -473,11 +469,7 @@ def test_a_host_that_dies_mid_rollout(site: Site) -> None:
     alive = [i["url"] for i in status["instances"] if i["host"] != dead and i["url"]]
     site.edit_manifest(lambda m: m["env"].update(GREETING="third"))
     ok(site.doit("build:bestsiteever"))
-    env = {**os.environ, **site.env, "WAKE_HOME": str(site.home),
-           "WAKE_WORKSPACE": str(site.workspace)}
-    deploy = subprocess.Popen([sys.executable, "-m", "wake.cli", "deploy", APP],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env)
+    deploy = site.start("deploy", APP)
     time.sleep(1.0)
     ok(site.wake("hosts", "stop", dead))
     try:
