@@ -399,12 +399,14 @@ def test_lock_break_frees_a_live_holder_and_is_recorded(site: Site) -> None:
 
 
 def _kill_at(site: Site, line_no: int, delay: float) -> list[str]:
-    """Run a deploy and SIGKILL it `delay` s after its `line_no`-th line of progress."""
+    """Run a deploy and SIGKILL it `delay` s after its `line_no`-th line of progress
+    (counted from its "deploying release" line; doit's own lines before it do not count)."""
     deploy = site.start("deploy", APP)
     seen: list[str] = []
     assert deploy.stdout is not None
     for line in deploy.stdout:
-        seen.append(line.rstrip())
+        if seen or "deploying release" in line:
+            seen.append(line.rstrip())
         if len(seen) >= line_no:
             time.sleep(delay)
             break
@@ -420,7 +422,9 @@ def test_a_killed_deploy_frees_its_lock_and_the_next_converges(site: Site) -> No
     for n in range(RUNS):
         _bump_worker(site, 400 + n)
         ok(site.doit("build:bestsiteever"))
-        # The deploy's lines: deploying, plan x1, started, passing, out of Consul, current.
+        # The deploy's lines: deploying, plan, started, passing, out of Consul, current:
+        # killed before it starts anything, with a new instance starting or passing,
+        # mid-drain, after the old one stopped, around the pointer write.
         line_no, delay = chance.randint(1, 6), chance.uniform(0, 2.5)
         seen = _kill_at(site, line_no, delay)
         killed = time.monotonic()
