@@ -3,8 +3,8 @@
 Each start waits until the new instance passes; each stop first takes the old instance
 out of Consul, waits a short drain (so whoever read Consul a moment ago stops sending to
 it), then stops its container - which stays, stopped, until the whole deploy succeeded.
-If a start fails, what this deploy started is removed and what it stopped is started
-and registered again: the old release keeps serving.
+If a start fails, what this deploy stopped is started and registered again, then what
+it started is removed: the old release keeps serving.
 """
 
 from __future__ import annotations
@@ -121,13 +121,8 @@ def finish(done: Applied, target: Target, say: Say) -> None:
 
 def undo(done: Applied, target: Target, old: Release | None, release: Release,
          say: Say) -> None:
-    """Remove what the deploy started; start and register again what it stopped."""
-    for made in reversed(done.started):
-        with suppress(WakeError):
-            target.hosts[made.host].agent().deregister_service(made.service_id)
-        with suppress(WakeError):
-            target.engine(made.host).remove(made.container)
-            say(f"  {made.app} {made.instance}: removed from {made.host}")
+    """Start and register again what the deploy stopped, then remove what it started:
+    in that order, so the process keeps serving all along."""
     for stopped in reversed(done.stopped):
         process = _process_of(stopped, old, release)
         try:
@@ -141,6 +136,12 @@ def undo(done: Applied, target: Target, old: Release | None, release: Release,
         except WakeError as exc:
             say(f"  {stopped.app} {stopped.instance}: could not start it again on "
                 f"{stopped.host}: {exc}")
+    for made in reversed(done.started):
+        with suppress(WakeError):
+            target.hosts[made.host].agent().deregister_service(made.service_id)
+        with suppress(WakeError):
+            target.engine(made.host).remove(made.container)
+            say(f"  {made.app} {made.instance}: removed from {made.host}")
 
 
 def _process_of(instance: Instance, old: Release | None, new: Release) -> ProcessRelease:
