@@ -136,9 +136,12 @@ def undo(done: Applied, target: Target, old: Release | None, release: Release,
         except WakeError as exc:
             say(f"  {stopped.app} {stopped.instance}: could not start it again on "
                 f"{stopped.host}: {exc}")
-    for made in reversed(done.started):
+    for made in done.started:
         with suppress(WakeError):
             target.hosts[made.host].agent().deregister_service(made.service_id)
+    if done.started:
+        time.sleep(DRAIN)  # out of Consul first, as any instance that stops
+    for made in reversed(done.started):
         with suppress(WakeError):
             target.engine(made.host).remove(made.container)
             say(f"  {made.app} {made.instance}: removed from {made.host}")
