@@ -132,6 +132,63 @@ def test_always_ignored_names_at_any_depth(tmp_path: Path) -> None:
     assert paths(app) == [".gitkeep", "keep.txt", "sub/.github/workflow.yml"]
 
 
+def test_dependency_and_cache_folders_are_left_out_by_default(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    for rel in ("node_modules/left-pad/index.js", "web/node_modules/x/package.json",
+                "__pycache__/app.cpython-311.pyc", "pkg/__pycache__/m.pyc", ".venv/bin/python",
+                "app.py", "pkg/m.py", "package.json"):
+        write(app, rel)
+    assert paths(app) == ["app.py", "package.json", "pkg/m.py"]
+
+
+def test_an_ignore_file_can_take_a_default_ignored_folder_back(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    write(app, ".wakeignore", "!vendor/node_modules/\n")
+    write(app, ".gitignore", "*.log\n")  # matches nothing below: the default still holds
+    write(app, "vendor/node_modules/dep/index.js")
+    write(app, "node_modules/dep/index.js")
+    assert paths(app) == [".gitignore", ".wakeignore", "vendor/node_modules/dep/index.js"]
+
+
+def test_dockerignore_at_the_root_with_dockers_anchoring(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    # Docker matches from the context root: `*.log` is the top folder's logs only;
+    # `**/*.tmp` every depth; `/secrets`, `docs/` and `build` the top-level names.
+    write(app, ".dockerignore", "# comment\n*.log\n**/*.tmp\n/secrets\ndocs/\n./build\n")
+    for rel in ("a.log", "sub/a.log", "x.tmp", "sub/deep/y.tmp", "secrets", "sub/secrets",
+                "docs/index.md", "sub/docs/keep.md", "build/out", "app.py"):
+        write(app, rel)
+    assert paths(app) == [".dockerignore", "app.py", "sub/a.log", "sub/docs/keep.md",
+                          "sub/secrets"]
+
+
+def test_dockerignore_allow_list_style(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    write(app, ".dockerignore", "*\n!src\n!requirements.txt\n")
+    for rel in ("src/app.py", "src/pkg/m.py", "requirements.txt", "notes.txt", "tmp/x"):
+        write(app, rel)
+    assert paths(app) == ["requirements.txt", "src/app.py", "src/pkg/m.py"]
+
+
+def test_dockerignore_is_read_at_the_root_only(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    write(app, "sub/.dockerignore", "*.txt\n")  # Docker reads only the context's root one
+    write(app, "sub/a.txt")
+    assert paths(app) == ["sub/.dockerignore", "sub/a.txt"]
+
+
+def test_wakeignore_wins_over_dockerignore_and_dockerignore_over_gitignore(
+        tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    write(app, ".gitignore", "dist/\n*.gen\n")
+    write(app, ".dockerignore", "!dist\n*.md\n")
+    write(app, ".wakeignore", "!README.md\n")
+    for rel in ("dist/app.js", "a.gen", "README.md", "CHANGES.md"):
+        write(app, rel)
+    assert paths(app) == [".dockerignore", ".gitignore", ".wakeignore", "README.md",
+                          "dist/app.js"]
+
+
 def test_exclude_applies_only_at_the_top_level(tmp_path: Path) -> None:
     app = tmp_path / "app"
     write(app, "manifest.json", "{}")

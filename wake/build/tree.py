@@ -1,11 +1,12 @@
-"""An app's files as a build sees them: walked honouring .gitignore and .wakeignore,
-hashed by content, with a stat-keyed cache so a second look costs a stat per file.
+"""An app's files as a build sees them: walked honouring .gitignore, .dockerignore and
+.wakeignore, hashed by content, with a stat-keyed cache so a second look costs a stat per file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import sqlite3
 import stat
 import sys
@@ -22,10 +23,16 @@ from ..settings import wake_home
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
+# Read in every folder, git's rules; in one folder the later file wins (.wakeignore last).
 IGNORE_FILES = (".gitignore", ".wakeignore")
+# Read at the app's root only, as Docker reads it: between the two (see _docker_patterns).
+DOCKERIGNORE = ".dockerignore"
 # Never part of a build: VCS metadata and doit's local state.
 ALWAYS_IGNORED = frozenset({".git", ".hg", ".svn", ".doit.db", ".doit.db.db", ".doit.db.dat",
                             ".doit.db.dir", ".doit.db.bak"})
+# Left out at any depth unless an ignore file says otherwise (`!node_modules/`): installed
+# dependencies and caches the compile stage makes again, often most of a tree's files.
+DEFAULT_IGNORED = frozenset({"node_modules", "__pycache__", ".venv"})
 # A file changed within this many seconds of being hashed may change again in
 # the same mtime tick ("racy git"): hash it, but do not cache the result.
 RACY_SECONDS = 2.0
@@ -39,26 +46,48 @@ class TreeFile:
     executable: bool
 
 
+def _docker_patterns(lines: list[str]) -> list[str]:
+    """.dockerignore lines as gitignore patterns. Docker matches every pattern against the
+    whole path from the context root: `*.log` is only the top folder's logs (`**/*.log`
+    is every depth), `/foo`, `foo` and `foo/` are all the top-level `foo`, file or folder."""
+    patterns = []
+    for line in lines:
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negate = pattern.startswith("!")
+        pattern = posixpath.normpath(pattern.removeprefix("!").strip()).lstrip("/")
+        if pattern in ("", "."):
+            continue
+        patterns.append(("!" if negate else "") + "/" + pattern)
+    return patterns
+
+
 def _specs_for(directory: str, rel: str) -> list[tuple[str, GitIgnoreSpec]]:
     specs: list[tuple[str, GitIgnoreSpec]] = []
-    for name in IGNORE_FILES:
+    names = IGNORE_FILES if rel else (IGNORE_FILES[0], DOCKERIGNORE, *IGNORE_FILES[1:])
+    for name in names:
         file = os.path.join(directory, name)
         if os.path.isfile(file):
             from pathspec import GitIgnoreSpec  # only needed where ignore files exist
 
             with open(file, encoding="utf-8", errors="replace") as handle:
-                specs.append((rel, GitIgnoreSpec.from_lines(handle.read().splitlines())))
+                lines = handle.read().splitlines()
+            if name == DOCKERIGNORE:
+                lines = _docker_patterns(lines)
+            specs.append((rel, GitIgnoreSpec.from_lines(lines)))
     return specs
 
 
 def _ignored(rel_path: str, is_dir: bool, specs: list[tuple[str, GitIgnoreSpec]]) -> bool:
-    """Git's rule: the deepest ignore file with a matching pattern decides."""
+    """Git's rule: the deepest ignore file with a matching pattern decides; when none
+    matches, DEFAULT_IGNORED does."""
     for base, spec in reversed(specs):
         local = rel_path[len(base) + 1:] if base else rel_path
         result = spec.check_file(local + ("/" if is_dir else ""))
         if result.include is not None:
             return bool(result.include)
-    return False
+    return rel_path.rpartition("/")[2] in DEFAULT_IGNORED
 
 
 def walk(root: Path, exclude: frozenset[str] = frozenset()
@@ -96,7 +125,8 @@ def walk(root: Path, exclude: frozenset[str] = frozenset()
             if entry.is_symlink() and not os.path.realpath(entry.path).startswith(inside):
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
-            if specs and _ignored(rel, is_dir, specs):
+            ignored = _ignored(rel, is_dir, specs) if specs else name in DEFAULT_IGNORED
+            if ignored:
                 continue
             if is_dir:
                 if (st.st_dev, st.st_ino) in ancestors:
