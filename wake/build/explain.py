@@ -11,21 +11,52 @@ from . import stages
 from .builder import CURRENT, PULL, Builder, StageState
 from .session import Session, quiet_builder
 
+# More changed files than this are summed up per kind of change: the count, the first few
+# and the folder most of them are in (a new node_modules/ is tens of thousands of files).
+MANY_FILES = 10
+SHOWN_FILES = 5
+
 
 def diff_inputs(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    """Readable reasons, one per changed input, named as the user knows them."""
-    reasons = []
+    """Readable reasons, one per changed input, named as the user knows them; many
+    changed files are summed up."""
+    changes = []
     for name in sorted(set(old) | set(new)):
         if old.get(name) == new.get(name):
             continue
-        label = _label(name)
-        if name not in old:
-            reasons.append(f"added {label}")
-        elif name not in new:
-            reasons.append(f"removed {label}")
+        verb = "added" if name not in old else "removed" if name not in new else "changed"
+        changes.append((verb, name))
+    files = [(verb, name) for verb, name in changes if name.startswith("file:")]
+    if len(files) <= MANY_FILES:
+        return [f"{verb} {_label(name)}" for verb, name in changes]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for verb, name in files:
+        path = name.removeprefix("file:")
+        noun = "app file" if path.startswith("app/") else "file"
+        groups.setdefault((verb, noun), []).append(path.removeprefix("app/"))
+    reasons = [f"{verb} {_label(name)}" for verb, name in changes
+               if not name.startswith("file:")]
+    for (verb, noun), paths in groups.items():
+        if len(paths) <= SHOWN_FILES:
+            reasons += [f"{verb} {noun} {path}" for path in paths]
         else:
-            reasons.append(f"changed {label}")
+            reasons.append(_summary(verb, noun, paths))
     return reasons
+
+
+def _summary(verb: str, noun: str, paths: list[str]) -> str:
+    shown = ", ".join(paths[:SHOWN_FILES])
+    text = f"{verb} {len(paths):,} {noun}s: {shown} and {len(paths) - SHOWN_FILES:,} more"
+    folders: dict[str, int] = {}
+    for path in paths:
+        if "/" in path:
+            top = path.split("/", 1)[0]
+            folders[top] = folders.get(top, 0) + 1
+    if folders:
+        top, count = max(folders.items(), key=lambda item: (item[1], item[0]))
+        if count * 2 > len(paths):
+            text += f" ({count:,} of them under {top}/)"
+    return text
 
 
 def _label(name: str) -> str:
