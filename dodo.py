@@ -1,6 +1,7 @@
-"""doit entry point: `doit list`, `doit build:bestsiteever`, `doit platform:ruby-compile`.
+"""doit entry point for wake: `doit list`, `doit build:APP`, `doit deploy:APP`.
 
-The apps are those of the workspace file wake.toml (see wake/workspace.py).
+The apps are those of the workspace: the wake.toml here, else the app whose manifest.json
+is here (see wake's docs/workspace.md). `wake init` writes this file.
 """
 
 from wake.tasks import DOIT_CONFIG, build_tasks, deploy_tasks, graph_task

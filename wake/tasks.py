@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any, NoReturn
 from doit.exceptions import TaskFailed
 
 from . import crash, errors
-from .build import stages
+from .build import stages, workspace
 from .build.builder import StageState
 from .build.session import Session
 from .errors import WakeError
@@ -57,6 +59,37 @@ def _load_failed(exc: BaseException) -> NoReturn:
     raise SystemExit(errors.FAILURE)
 
 
+def _dodo_session() -> Session:
+    """The session of tasks a dodo file loads (`wake build` passes its own)."""
+    return Session(folder=_started_in())
+
+
+@functools.cache
+def _started_in() -> Path | None:
+    """`doit -f ~/wake/dodo.py build:myapp` run in another folder: doit has moved into the
+    dodo file's folder before loading it, but the user means the apps where they are. Use
+    the workspace `wake` would use in the folder doit was started in when there is one;
+    else the dodo folder's, and say so (it would build other apps without a word)."""
+    import doit.loader
+
+    started = getattr(doit.loader, "initial_workdir", None)
+    here = Path.cwd()
+    if os.environ.get("WAKE_WORKSPACE") or not started or Path(started) == here:
+        return None
+    if not any(getattr(module, "DOIT_CONFIG", None) is DOIT_CONFIG
+               and Path(getattr(module, "__file__", None) or "/").parent == here
+               for module in list(sys.modules.values())):
+        return None  # `doit -d FOLDER`, or not run by doit: the current folder it is
+    if workspace.found_in(Path(started)):
+        return Path(started)
+    source = workspace.nearest_file(here)
+    used = str(source) if source else f"the apps under {here}"
+    print(f"wake: no wake.toml or manifest.json in {started}, where doit was started; using "
+          f"the workspace of the dodo file's folder: {used} (`wake init` in {started} makes "
+          "one there)", file=sys.stderr, flush=True)
+    return None
+
+
 class ImageExists:
     """doit's uptodate check: an image tagged with the stage's key is in the engine.
 
@@ -79,7 +112,7 @@ class ImageExists:
 
 
 def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
-    session = session or Session()
+    session = session or _dodo_session()
     try:
         graph = session.graph
         session.settings  # noqa: B018 - a bad config.toml is bad input: report it now
@@ -136,7 +169,7 @@ def _deploy(session: Session, app: str) -> TaskFailed | None:
 def deploy_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
     """`deploy:<app>` for every app of the workspace; its app's images are its setup
     (built only when the deploy must happen)."""
-    session = session or Session()
+    session = session or _dodo_session()
     try:
         apps = [app.name for app in session.workspace.apps
                 if not session.only or app.name in session.only]
@@ -178,7 +211,7 @@ def _draw(session: Session, format: str, output: str) -> TaskFailed | None:
 
 def graph_task(session: Session | None = None) -> dict[str, Any]:
     """`doit graph [--format dot|svg|html] [--output FILE]`: the same picture as `wake graph`."""
-    session = session or Session()
+    session = session or _dodo_session()
     return {
         "basename": "graph",
         "doc": "draw wake's build graph with each stage's state (wake-graph.svg)",

@@ -55,3 +55,33 @@ def test_doit_with_a_bad_manifest_prints_the_problems_not_a_traceback(tmp_path: 
     assert "Traceback" not in done.stderr
     assert "manifest.json: 2 problems" in done.stderr
     assert "processes.web.memory" in done.stderr
+
+
+def _doit_from(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """doit with the checkout's dodo.py, started in another folder (doit moves into the
+    dodo file's folder before loading it)."""
+    return subprocess.run([sys.executable, "-m", "doit", "-f", str(ROOT / "dodo.py"), *args],
+                          cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def test_doit_f_uses_the_apps_of_the_folder_it_was_started_in(tmp_path: Path) -> None:
+    app = tmp_path / "site"
+    app.mkdir()
+    (app / "manifest.json").write_text(json.dumps(
+        {"name": "site", "processes": {"web": {"run": "serve"}}}))
+    (app / "requirements.txt").write_text("\n")
+    listed = _doit_from(app, "list", "--all")
+    assert listed.returncode == 0, listed.stderr
+    assert "build:site:app-compile" in listed.stdout
+    assert "bestsiteever" not in listed.stdout
+    assert listed.stderr == ""
+
+
+def test_doit_f_from_a_folder_without_apps_says_which_workspace_it_uses(
+        tmp_path: Path) -> None:
+    listed = _doit_from(tmp_path, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert (f"wake: no wake.toml or manifest.json in {tmp_path}, where doit was started; "
+            f"using the workspace of the dodo file's folder: {ROOT / 'wake.toml'}"
+            in listed.stderr)
+    assert listed.stderr.count("wake:") == 1  # once, not once per task generator

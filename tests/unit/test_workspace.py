@@ -161,6 +161,20 @@ def test_without_wake_toml_every_child_with_a_manifest_is_an_app(
                                                                 ("beta", "node")]
 
 
+def test_a_folder_that_is_itself_an_app_needs_no_wake_toml(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_app(tmp_path / "repo", "site", "package.json")
+    make_app(repo / "tools" / "helper", "helper")  # inside the app: part of it, not an app
+    monkeypatch.chdir(repo)
+    loaded = workspace.load()
+    assert loaded.source is None
+    assert [(a.name, a.root) for a in loaded.apps] == [("site", repo.resolve())]
+    monkeypatch.chdir(tmp_path)
+    assert [a.name for a in workspace.load(folder=repo).apps] == ["site"]
+    (tmp_path / "empty").mkdir()
+    assert workspace.found_in(repo) and not workspace.found_in(tmp_path / "empty")
+
+
 def test_wake_toml_is_found_in_a_parent_folder(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     make_app(tmp_path / "ws" / "shop", "shop")

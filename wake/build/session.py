@@ -23,6 +23,7 @@ from .tree import HashCache
 @dataclass
 class Session:
     workspace_file: Path | None = None
+    folder: Path | None = None  # where to look for the workspace (default: the current one)
     only: tuple[str, ...] = ()
     overrides: tuple[tuple[str, str | None], ...] = ()
     # What deploys of this session did, by app (`wake deploy --json` prints it), and how
@@ -36,7 +37,7 @@ class Session:
 
     @cached_property
     def workspace(self) -> workspace.Workspace:
-        return workspace.load(self.workspace_file)
+        return workspace.load(self.workspace_file, self.folder)
 
     @cached_property
     def graph(self) -> nx.DiGraph:

@@ -8,8 +8,9 @@
     ref = "main"                        # branch, tag or commit (default: HEAD)
     subdir = "."                        # where manifest.json is inside the repo
 
-Without a wake.toml, every folder directly under the current one that holds a
-manifest.json is an app. WAKE_WORKSPACE names a wake.toml explicitly.
+Without a wake.toml, a folder holding manifest.json is itself the one app; else every
+folder directly under it that holds a manifest.json is an app. WAKE_WORKSPACE names a
+wake.toml explicitly.
 """
 
 from __future__ import annotations
@@ -70,16 +71,36 @@ class Workspace:
 
 
 def find_file(start: Path | None = None) -> Path | None:
+    """$WAKE_WORKSPACE, else the wake.toml in `start` (default: the current folder) or the
+    nearest parent."""
     if os.environ.get("WAKE_WORKSPACE"):
         path = Path(os.environ["WAKE_WORKSPACE"])
         if not os.path.lexists(path):
             raise UsageError(f"WAKE_WORKSPACE={path}: no such file")
         return path  # load() says if it is not a readable file
-    here = (start or Path.cwd()).resolve()
+    return nearest_file(start or Path.cwd())
+
+
+def nearest_file(start: Path) -> Path | None:
+    """The wake.toml in `start` or its nearest parent (WAKE_WORKSPACE aside)."""
+    here = start.resolve()
     for folder in (here, *here.parents):
         if os.path.lexists(folder / WORKSPACE_FILE):
             return folder / WORKSPACE_FILE
     return None
+
+
+def app_roots(folder: Path) -> list[Path]:
+    """The apps of a folder without a wake.toml: the folder itself when it holds a
+    manifest.json, else the folders directly under it that hold one."""
+    if os.path.lexists(folder / manifest_mod.MANIFEST_NAME):
+        return [folder]
+    return sorted(p.parent for p in folder.glob("*/" + manifest_mod.MANIFEST_NAME))
+
+
+def found_in(folder: Path) -> bool:
+    """Whether `wake` run in `folder` finds apps there (WAKE_WORKSPACE aside)."""
+    return nearest_file(folder) is not None or bool(app_roots(folder))
 
 
 def load_app(root: Path, registry: dict[str, Platform]) -> App:
@@ -145,13 +166,15 @@ def _app_root(source: Path, where: str, entry: Any) -> Path:
     return found
 
 
-def load(path: Path | str | None = None) -> Workspace:
-    """The workspace at `path` (a wake.toml) or found from the current folder."""
-    source = Path(path) if path else find_file()
+def load(path: Path | str | None = None, folder: Path | None = None) -> Workspace:
+    """The workspace at `path` (a wake.toml), else the one found from `folder` (default:
+    the current folder)."""
+    here = folder or Path.cwd()
+    source = Path(path) if path else find_file(here)
     registry = platforms_mod.load_all()
     roots: list[Path] = []
     if source is None:
-        roots = sorted(p.parent for p in Path.cwd().glob("*/" + manifest_mod.MANIFEST_NAME))
+        roots = app_roots(here)
     else:
         data = _read(source)
         for key in data:

@@ -17,6 +17,7 @@ from .build import (
     cmd_detect,
     cmd_explain,
     cmd_graph,
+    cmd_init,
     cmd_manifest_check,
     cmd_plan,
     cmd_platforms,
@@ -77,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
                        help="CA bundle the compile stages trust (else $WAKE_CA_BUNDLE)")
         p.add_argument("--base-image", metavar="IMAGE", help="base image of platform stages")
         p.add_argument("--registry", metavar="HOST:PORT", help="registry cache for stages")
+
+    p = add("init", cmd_init, "make a folder a workspace doit builds: a dodo.py loading "
+            "wake's tasks and a wake.toml listing its apps (none when the folder is the app)")
+    p.add_argument("folder", nargs="?", default=".",
+                   help="the folder (default: the current one)")
+    p.add_argument("--force", action="store_true", help="replace dodo.py and wake.toml")
 
     m = sub.add_parser("manifest", help="check manifest.json files")
     msub = m.add_subparsers(dest="manifest_command", required=True, metavar="COMMAND")

@@ -1,4 +1,4 @@
-"""`wake` commands about builds: manifest check, detect, platforms, base, config,
+"""`wake` commands about builds: init, manifest check, detect, platforms, base, config,
 build, plan, graph, explain."""
 
 from __future__ import annotations
@@ -12,6 +12,28 @@ from .. import engine, manifest, settings
 from ..build import base, platforms
 from ..errors import WakeError
 from .common import _overrides, _session
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..build.scaffold import init
+
+    result = init(Path(args.folder), force=args.force)
+    apps = ", ".join(f"{app.name} ({app.platform.name}, {path})" for path, app in result.apps)
+    if result.one_app_at_root:
+        app = result.apps[0][1]
+        print(f"one app, the folder itself: {app.name} ({app.platform.name})")
+    else:
+        print(f"{len(result.apps)} app{'s' if len(result.apps) != 1 else ''}: {apps}")
+    for path in result.written:
+        print(f"wrote {path}")
+    for path in result.unchanged:
+        print(f"kept {path} (already as wake init writes it)")
+    first = result.apps[0][1].name
+    print(f"next, in {result.folder}:")
+    print("  doit list                 # the tasks: build:APP, deploy:APP, platform stages")
+    print(f"  doit build:{first:<14} # build {first}'s images (only what changed)")
+    print(f"  doit deploy:{first:<13} # deploy it to the current cluster (wake clusters add ...)")
+    return 0
 
 
 def cmd_manifest_check(args: argparse.Namespace) -> int:
