@@ -8,7 +8,8 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
 from .build.session import Session
-from .tasks import DOIT_CONFIG, build_tasks, deploy_tasks
+from .errors import FAILURE
+from .tasks import DOIT_CONFIG, FailedRun, build_tasks, deploy_tasks
 
 
 def run_doit(doit_args: list[str], apps: list[str],
@@ -27,5 +28,8 @@ def run_doit(doit_args: list[str], apps: list[str],
 
     namespace = {"task_build": task_build, "task_deploy": task_deploy,
                  "DOIT_CONFIG": DOIT_CONFIG}
-    code: int = DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
+    try:
+        code: int = DoitMain(ModuleTaskLoader(namespace)).run(doit_args)
+    except FailedRun:  # tasks failed and others ran on (--continue)
+        return FAILURE
     return code

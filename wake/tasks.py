@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from doit.exceptions import TaskFailed
+from doit.exceptions import TaskFailed, UnmetDependency
+from doit.reporter import ConsoleReporter
 
 from . import crash, errors
 from .build import stages, workspace
@@ -23,9 +24,49 @@ from .build.builder import StageState
 from .build.session import Session
 from .errors import WakeError
 
+
+class FailedRun(SystemExit):
+    """The end of a run in which wake's tasks failed: exit 1 (`wake build` catches it)."""
+
+
+class Reporter(ConsoleReporter):  # type: ignore[misc]
+    """doit's console reporter, plus a summary at the end of a run that went on after a
+    failure (`--continue`): each failed task with the first line of its message, and which
+    apps were not built or deployed because of it. Such a run exits 1, as any failed build
+    does (doit would say 2, its code for a task left out)."""
+
+    def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+        super().__init__(outstream, options)
+        self.went_on = False  # a task ran after a failure
+
+    def execute_task(self, task: Any) -> None:
+        self.went_on = self.went_on or bool(self.failures)
+        super().execute_task(task)
+
+    def complete_run(self) -> None:
+        super().complete_run()
+        failed = [r for r in self.failures if isinstance(r["exception"], TaskFailed)]
+        unmet = [r["task"].name for r in self.failures
+                 if isinstance(r["exception"], UnmetDependency)]
+        if not failed or not (self.went_on or unmet):
+            return
+        self.write("#" * 40 + "\n")
+        self.write(f"wake: {len(failed)} task{'s' if len(failed) > 1 else ''} failed:\n")
+        for result in failed:
+            lines = (result["exception"].message or "").strip().splitlines() or ["failed"]
+            self.write(f"  {result['task'].name}: {lines[0]}\n")
+        for verb, kind in (("built", "build"), ("deployed", "deploy")):
+            apps = [name.split(":")[1] for name in unmet
+                    if name.startswith(f"{kind}:") and name.count(":") == 1]
+            if apps:
+                self.write(f"wake: not {verb} because of it: {', '.join(apps)}\n")
+        if len(failed) + len(unmet) == len(self.failures):
+            raise FailedRun(errors.FAILURE)
+
+
 # doit settings for wake's tasks, shared by dodo.py and `wake build`.
 DOIT_CONFIG: dict[str, Any] = {"default_tasks": ["build"], "verbosity": 2,
-                               "dep_file": ".doit.db"}
+                               "dep_file": ".doit.db", "reporter": Reporter}
 
 
 def _action(doing: str, work: Callable[[], object]) -> TaskFailed | None:

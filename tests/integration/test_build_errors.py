@@ -9,7 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docker
 import pytest
+
+from wake.build.session import Session
+
+from .conftest import ROOT, copy_app
 
 
 def broken_app(folder: Path) -> Path:
@@ -61,3 +66,27 @@ def test_explain_of_an_unknown_stage_lists_the_stages(tmp_path: Path, wake_env: 
     assert done.returncode == 2
     assert "broken has no stage 'release-nope'" in done.stderr
     assert "release-web" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["wake.cli", "build", "--continue"],
+                                     ["doit", "-f", str(ROOT / "dodo.py"), "--continue"]])
+def test_continue_builds_every_app_it_can_and_lists_the_failures(
+        command: list[str], tmp_path: Path, wake_env: Path, fresh_platforms: Path,
+        client: docker.DockerClient) -> None:
+    source = broken_app(tmp_path)
+    copy_app("python-hello", tmp_path)
+    # The broken app first: the good one is built after the failure.
+    source.write_text('[[apps]]\npath = "broken"\n\n[[apps]]\npath = "python-hello"\n')
+    done = subprocess.run([sys.executable, "-m", *command], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    failed_at = output.index("build of build:broken:app-compile failed at Step")
+    assert "python-hello:release-web" in output[failed_at:]  # attempted after the failure
+    summary = output[output.rindex("#" * 40):]
+    assert "wake: 1 task failed:\n  build:broken:app-compile: build of build:broken:" \
+        "app-compile failed at Step" in summary
+    assert "wake: not built because of it: broken\n" in summary
+    tag = Session(workspace_file=source).materializer.get("build:python-hello:release-web").tag
+    assert client.images.get(tag).labels["wake.key"]

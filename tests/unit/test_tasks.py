@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from wake.build.session import Session
 from wake.tasks import build_tasks
 
@@ -85,3 +87,50 @@ def test_doit_f_from_a_folder_without_apps_says_which_workspace_it_uses(
             f"using the workspace of the dodo file's folder: {ROOT / 'wake.toml'}"
             in listed.stderr)
     assert listed.stderr.count("wake:") == 1  # once, not once per task generator
+
+
+def _run_fake_graph(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    *options: str) -> tuple[int, str]:
+    """wake's DOIT_CONFIG (its reporter) over a graph of two apps, one failing."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+    from doit.exceptions import TaskFailed
+
+    from wake.run import FAILURE
+    from wake.tasks import DOIT_CONFIG, FailedRun
+
+    def task_build():  # type: ignore[no-untyped-def]
+        yield {"basename": "build", "name": "bad:app-compile",
+               "actions": [lambda: TaskFailed("pip failed\nat step 4")]}
+        yield {"basename": "build", "name": "bad:release-web", "actions": [lambda: None],
+               "task_dep": ["build:bad:app-compile"]}
+        yield {"basename": "build", "name": "bad", "actions": None,
+               "task_dep": ["build:bad:release-web"]}
+        yield {"basename": "build", "name": "good", "actions": [lambda: print("good built")]}
+
+    config = {**DOIT_CONFIG, "dep_file": str(tmp_path / ".doit.db")}
+    report = tmp_path / "report.txt"  # doit's reporter writes to the stdout it saw first
+    loader = ModuleTaskLoader({"task_build": task_build, "DOIT_CONFIG": config})
+    try:
+        code = DoitMain(loader).run(["run", "--output-file", str(report), *options, "build"])
+    except FailedRun as exc:
+        assert exc.code == FAILURE
+        code = FAILURE
+    return code, capsys.readouterr().out + report.read_text()
+
+
+def test_continue_lists_the_failures_at_the_end_and_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = _run_fake_graph(tmp_path, capsys, "--continue")
+    assert code == 1  # not doit's 2 for the tasks it left out
+    assert "good built" in output
+    assert output.endswith("wake: 1 task failed:\n  build:bad:app-compile: pip failed\n"
+                           "wake: not built because of it: bad\n")
+
+
+def test_without_continue_the_run_stops_at_the_failure(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = _run_fake_graph(tmp_path, capsys)
+    assert code == 1
+    assert "good built" not in output
+    assert "wake: 1 task failed" not in output  # the failure is the last thing said

@@ -108,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = add("build", cmd_build, "build the images of apps (all apps by default) via doit")
     p.add_argument("apps", nargs="*", metavar="APP")
+    p.add_argument("--continue", "-k", dest="keep_going", action="store_true",
+                   help="after a failed stage, build every stage that does not need it; "
+                        "list the failures at the end (exit 1)")
     build_options(p)
 
     p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why; and "

@@ -88,7 +88,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     settings.load(_overrides(args))  # fail early, before doit starts
     targets = [f"build:{app}" for app in args.apps] or ["build"]
-    return run_doit(["run", *targets], args.apps, _overrides(args))
+    options = ["--continue"] if args.keep_going else []
+    return run_doit(["run", *options, *targets], args.apps, _overrides(args))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
