@@ -59,7 +59,8 @@ class Reporter(ConsoleReporter):  # type: ignore[misc]
             apps = [name.split(":")[1] for name in unmet
                     if name.startswith(f"{kind}:") and name.count(":") == 1]
             if apps:
-                self.write(f"wake: not {verb} because of it: {', '.join(apps)}\n")
+                self.write(f"wake: not {verb} because of {'it' if len(failed) == 1 else 'them'}"
+                           f": {', '.join(apps)}\n")
         if len(failed) + len(unmet) == len(self.failures):
             raise FailedRun(errors.FAILURE)
 
