@@ -62,7 +62,7 @@ class BootstrapResult:
                 f"{self.suite} from {self.mirror}")
         if self.replaced and self.replaced != self.image_id:
             made += (f"; it replaces {self.replaced[:19]}, so every stage's key changes and "
-                     "stages build again once")
+                     "stages build again once (`wake prune` then removes the old images)")
         return made
 
 
