@@ -243,6 +243,18 @@ class Engine:
         with self._translate(f"remove tag {ref}"), suppress(docker.errors.ImageNotFound):
             self._client.api.remove_image(ref, noprune=True)
 
+    def remove_image(self, ref: str) -> bool:
+        """Remove a tag (or an untagged image by id), never forced: an image a container
+        uses stays, and DockerError says so. True when the image's own layers went; False
+        when only the tag went (another tag, or an image built on it, still holds them)
+        or the tag was gone already."""
+        with self._translate(f"remove image {ref}"):
+            try:
+                answer = self._client.api.remove_image(ref, force=False, noprune=False)
+            except docker.errors.ImageNotFound:
+                return False
+        return any("Deleted" in item for item in answer or ())
+
     def push(self, ref: str) -> str:
         """Push repo:tag to its registry; returns the manifest digest the registry gave."""
         repository, tag = split_ref(ref)

@@ -62,10 +62,10 @@ def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def base_image(client: docker.DockerClient) -> str:
     name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
-    if engine.connect().inspect(name) is None:
-        from wake.build import base
+    from wake.build import base
 
-        base.bootstrap(engine.connect(), name)
+    # Makes it when missing, and again when an older wake made it (see base.BASE_VERSION).
+    base.bootstrap(engine.connect(), name)
     return name
 
 

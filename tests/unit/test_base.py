@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,94 @@ def test_suite_for_does_not_mistake_a_port_for_a_suite() -> None:
 
 def test_suite_for_numeric_tags() -> None:
     assert base.suite_for("debian:11-slim") == "bullseye"
+
+
+# --- what bootstrap makes: docker-clean, no leftovers, a version it can judge ---------
+
+
+def wake_base(version: str | None) -> dict[str, Any]:
+    labels = {"wake.base": "debootstrap", "wake.base.suite": "bookworm"}
+    if version is not None:
+        labels[base.VERSION_LABEL] = version
+    return {"Id": "sha256:" + "a" * 64, "Config": {"Labels": labels}}
+
+
+def test_a_base_of_the_current_version_is_kept() -> None:
+    assert base.outdated(wake_base(str(base.BASE_VERSION))) is None
+    assert base.outdated(wake_base(str(base.BASE_VERSION + 1))) is None
+
+
+@pytest.mark.parametrize("version", [None, "1", "x"])
+def test_an_older_wake_base_is_outdated(version: str | None) -> None:
+    why = base.outdated(wake_base(version))
+    assert why is not None and "older wake" in why and "apt caches" in why
+
+
+def test_a_base_wake_did_not_make_is_never_outdated() -> None:
+    assert base.outdated({"Id": "sha256:b", "Config": {"Labels": None}}) is None
+    assert base.outdated({"Id": "sha256:b", "Config": {"Labels": {"maintainer": "x"}}}) is None
+
+
+def test_clean_rootfs_installs_docker_clean_and_removes_leftovers(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    for name in ("var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin",
+                 "var/cache/apt/archives/libc6_2.36_amd64.deb",
+                 "var/cache/apt/archives/partial/x.deb",
+                 "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+                 "var/lib/apt/lists/partial/y", "var/lib/apt/extended_states",
+                 "var/cache/apt/archives/lock", "etc/apt/apt.conf.d/01autoremove"):
+        (rootfs / name).parent.mkdir(parents=True, exist_ok=True)
+        (rootfs / name).write_text("x")
+    base.clean_rootfs(rootfs)
+    left = sorted(p.relative_to(rootfs).as_posix() for p in rootfs.rglob("*") if p.is_file())
+    assert left == ["etc/apt/apt.conf.d/01autoremove", "etc/apt/apt.conf.d/docker-clean",
+                    "var/cache/apt/archives/lock", "var/lib/apt/extended_states"]
+    config = (rootfs / "etc/apt/apt.conf.d/docker-clean").read_text()
+    for line in ('Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";',
+                 "DPkg::Post-Invoke {", "APT::Update::Post-Invoke {",
+                 "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb "
+                 "/var/cache/apt/*.bin || true"):
+        assert line in config
+
+
+class FakeEngine:
+    def __init__(self, attrs: dict[str, Any] | None) -> None:
+        self.attrs = attrs
+        self.imported: list[list[str]] = []
+
+    def inspect(self, ref: str) -> dict[str, Any] | None:
+        return self.attrs
+
+    def import_tar(self, stream: Any, image: str, changes: list[str]) -> None:
+        stream.read()
+        self.imported.append(changes)
+        self.attrs = {"Id": "sha256:" + "c" * 64, "Config": {"Labels": {}}}
+
+
+@pytest.fixture
+def fake_debootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    def debootstrap(suite: str, rootfs: Path, mirror: str, say: Any) -> None:
+        (rootfs / "var/cache/apt").mkdir(parents=True)
+        (rootfs / "var/cache/apt/pkgcache.bin").write_text("x")
+
+    monkeypatch.setattr(base, "_debootstrap", debootstrap)
+    monkeypatch.setattr(base.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(base.os, "geteuid", lambda: 0)
+
+
+def test_bootstrap_keeps_a_current_base(fake_debootstrap: None) -> None:
+    engine = FakeEngine(wake_base(str(base.BASE_VERSION)))
+    result = base.bootstrap(engine, "debian:bookworm-slim", mirror="http://m",  # type: ignore[arg-type]
+                            say=lambda line: None)
+    assert not result.created and engine.imported == []
+
+
+def test_bootstrap_makes_an_outdated_base_again_and_says_so(fake_debootstrap: None) -> None:
+    engine = FakeEngine(wake_base(None))
+    said: list[str] = []
+    result = base.bootstrap(engine, "debian:bookworm-slim", mirror="http://m",  # type: ignore[arg-type]
+                            say=said.append)
+    assert result.created and result.replaced == "sha256:" + "a" * 64
+    assert any("older wake" in line for line in said)
+    assert f"{base.VERSION_LABEL}={base.BASE_VERSION}" in " ".join(engine.imported[0])
+    assert "every stage's key changes" in str(result)

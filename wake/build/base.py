@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine import Engine
 from ..errors import WakeError
@@ -20,6 +21,28 @@ DEFAULT_SUITE = "bookworm"
 # Debian codenames debootstrap knows how to make; used to read a suite off a tag.
 KNOWN_SUITES = ("buster", "bullseye", "bookworm", "trixie", "sid")
 NUMBERED_SUITES = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie"}
+# What `bootstrap` makes, as the label wake.base.version records it. Raise it whenever the
+# image it makes changes: `wake base bootstrap` then makes a base of an older version again.
+#   1: debootstrap minbase, archives and lists emptied
+#   2: + Debian's docker-clean apt config, no /var/cache/apt/*.bin
+BASE_VERSION = 2
+VERSION_LABEL = "wake.base.version"
+# As Debian's official images have it (debuerreotype): apt keeps no downloaded packages
+# and no package caches, so an `apt-get install` step leaves nothing behind in its layer.
+DOCKER_CLEAN = """\
+# Written by wake base bootstrap, as in Debian's official images: no downloaded
+# packages or package caches stay behind after apt-get install or update.
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb \
+/var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb \
+/var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+"""
+# What apt leaves that an image should not carry (globs under the root filesystem).
+LEFTOVERS = ("var/cache/apt/*.bin", "var/cache/apt/archives/*.deb",
+             "var/cache/apt/archives/partial/*", "var/lib/apt/lists/*")
 
 
 @dataclass(frozen=True)
@@ -29,13 +52,45 @@ class BootstrapResult:
     created: bool
     mirror: str | None = None
     suite: str | None = None
+    replaced: str | None = None  # the id of an outdated base image this one replaced
 
     def __str__(self) -> str:
         if not self.created:
             return (f"base image {self.image} is already present ({self.image_id[:19]}); "
                     "nothing to do")
-        return (f"made base image {self.image} ({self.image_id[:19]}) with debootstrap "
+        made = (f"made base image {self.image} ({self.image_id[:19]}) with debootstrap "
                 f"{self.suite} from {self.mirror}")
+        if self.replaced and self.replaced != self.image_id:
+            made += (f"; it replaces {self.replaced[:19]}, so every stage's key changes and "
+                     "stages build again once (`wake prune` then removes the old images)")
+        return made
+
+
+def outdated(attrs: dict[str, Any]) -> str | None:
+    """Why an existing base image should be made again, or None to keep it. Only images
+    `bootstrap` made are judged: a base pulled from a registry is the registry's business."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    if labels.get("wake.base") != "debootstrap":
+        return None
+    text = str(labels.get(VERSION_LABEL, "1"))
+    version = int(text) if text.isdigit() else 1
+    if version >= BASE_VERSION:
+        return None
+    return (f"was made by an older wake (base version {version}, now {BASE_VERSION}: "
+            "it keeps apt caches)")
+
+
+def clean_rootfs(rootfs: Path) -> None:
+    """Install the docker-clean apt config and remove apt's leftovers from a root filesystem."""
+    config = rootfs / "etc/apt/apt.conf.d/docker-clean"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(DOCKER_CLEAN)
+    for pattern in LEFTOVERS:
+        for path in rootfs.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def machine_mirror(sources: Path = DEB822_SOURCES, legacy: Path = LEGACY_SOURCES,
@@ -76,10 +131,14 @@ def suite_for(image: str) -> str:
 def bootstrap(engine: Engine, image: str, mirror: str | None = None,
               suite: str | None = None, force: bool = False,
               say: Callable[[str], None] = print) -> BootstrapResult:
-    """Make `image` from debootstrap's minbase variant unless it already exists."""
+    """Make `image` from debootstrap's minbase variant unless it already exists (made by
+    this version of `bootstrap`, or not by wake at all)."""
     existing = engine.inspect(image)
     if existing is not None and not force:
-        return BootstrapResult(image=image, image_id=str(existing["Id"]), created=False)
+        why = outdated(existing)
+        if why is None:
+            return BootstrapResult(image=image, image_id=str(existing["Id"]), created=False)
+        say(f"base image {image} {why}; making it again")
     suite = suite or suite_for(image)
     mirror = mirror or machine_mirror(suite=suite)
     if shutil.which("debootstrap") is None:
@@ -93,17 +152,15 @@ def bootstrap(engine: Engine, image: str, mirror: str | None = None,
     try:
         say(f"debootstrap --variant=minbase {suite} from {mirror} (about 30 s)")
         _debootstrap(suite, rootfs, mirror, say)
-        # Leave apt's downloaded packages and lists out of the image, as slim images do.
-        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for child in (rootfs / leftover).glob("*"):
-                if child.is_file():
-                    child.unlink()
+        # Leave apt's downloaded packages, caches and lists out of the image, as slim
+        # images do, and keep them out of every image built on it.
+        clean_rootfs(rootfs)
         say(f"importing {rootfs} as {image}")
         image_id = _import(engine, rootfs, image, mirror, suite)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return BootstrapResult(image=image, image_id=image_id, created=True, mirror=mirror,
-                           suite=suite)
+                           suite=suite, replaced=str(existing["Id"]) if existing else None)
 
 
 def _debootstrap(suite: str, rootfs: Path, mirror: str, say: Callable[[str], None]) -> None:
@@ -129,7 +186,8 @@ def _import(engine: Engine, rootfs: Path, image: str, mirror: str, suite: str) -
     changes = [
         'CMD ["bash"]',
         "ENV LANG=C.UTF-8",
-        f"LABEL wake.base=debootstrap wake.base.suite={suite} wake.base.mirror={mirror}",
+        f"LABEL wake.base=debootstrap wake.base.suite={suite} wake.base.mirror={mirror} "
+        f"{VERSION_LABEL}={BASE_VERSION}",
     ]
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
                            stdout=subprocess.PIPE)

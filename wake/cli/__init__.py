@@ -21,6 +21,7 @@ from .build import (
     cmd_manifest_check,
     cmd_plan,
     cmd_platforms,
+    cmd_prune,
 )
 from .cluster import (
     cmd_cluster_create,
@@ -117,6 +118,21 @@ def parser() -> argparse.ArgumentParser:
             "what a deploy to the current cluster would start and stop (changes nothing)")
     p.add_argument("apps", nargs="*", metavar="APP")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    build_options(p)
+
+    p = add("prune", cmd_prune, "remove stage images no stage of the workspace uses, "
+            "keeping the newest of each stage and what the cluster's releases and this "
+            "engine's containers use")
+    p.add_argument("apps", nargs="*", metavar="APP",
+                   help="only these apps' images (default: every wake image; platform "
+                        "images stay when apps are named)")
+    p.add_argument("--keep", type=int, default=2, metavar="N",
+                   help="the newest images kept per stage, used or not (default 2)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list what would go (tag, stage, size, why); remove nothing")
+    p.add_argument("--no-cluster", action="store_true",
+                   help="do not ask the current cluster which images its releases use "
+                        "(needed to prune when it does not answer)")
     build_options(p)
 
     p = add("graph", cmd_graph, "draw the build graph with each stage's state")

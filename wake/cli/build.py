@@ -1,5 +1,5 @@
 """`wake` commands about builds: init, manifest check, detect, platforms, base, config,
-build, plan, graph, explain."""
+build, plan, prune, graph, explain."""
 
 from __future__ import annotations
 
@@ -178,3 +178,60 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     print(explain(args.app, args.stage, _overrides(args)))
     return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from ..build import prune
+    from ..errors import UsageError
+
+    if args.keep < 0:
+        raise UsageError(f"--keep {args.keep}: give 0 or more images to keep per stage")
+    session = _session(args)
+    for app in args.apps:
+        session.workspace.app(app)  # an unknown app is an error before anything goes
+    protected, note = _release_guards(args)
+    print(note)
+    verdicts = prune.plan(session, protected, args.keep, args.apps)
+    chosen = prune.removal_order(verdicts)
+    kept = len(verdicts) - len(chosen)
+    total = prune.megabytes(sum(v.image.size for v in chosen))
+    if args.dry_run:
+        for v in chosen:
+            print(f"would remove  {v.image.name}  {v.image.stage}  "
+                  f"{prune.megabytes(v.image.size)}  {v.why}")
+        print(f"would remove {len(chosen)} image{'' if len(chosen) == 1 else 's'} "
+              f"({total} as listed; layers shared between images count in each), "
+              f"keep {kept}")
+        return 0
+    done = prune.apply(session.materializer.client, verdicts, print)
+    failed = [r for r in done if r.error]
+    gone = len(done) - len(failed)
+    print(f"removed {gone} image{'' if gone == 1 else 's'} "
+          f"({prune.megabytes(sum(r.image.size for r in done if not r.error))} as listed), "
+          f"kept {kept}" + (f", could not remove {len(failed)} (see above)" if failed else ""))
+    return 1 if failed else 0
+
+
+def _release_guards(args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The images the chosen cluster's releases use, and a line saying where they came
+    from. A cluster that does not answer stops the prune unless --no-cluster."""
+    from ..cluster import clusters
+    from ..deploy import store
+
+    state = clusters.load()
+    name = clusters.chosen_name(state, args.cluster)
+    if not name:
+        return {}, "cluster: none configured; no release images to keep for one"
+    if args.no_cluster:
+        return {}, f"cluster: {name} not asked (--no-cluster); its release images may go"
+    cluster = state.get(name)
+    try:
+        agent = cluster.answering(wait=5.0)
+        guards = store.release_images(agent)
+    except WakeError as exc:
+        raise WakeError(f"cluster {name} does not answer ({exc}), so prune cannot tell "
+                        "which images its releases use; try again when it answers, or "
+                        "pass --no-cluster to prune without keeping them") from None
+    releases = len(set(guards.values()))
+    return guards, (f"cluster: {name}: keeping the images of {releases} "
+                    f"release{'' if releases == 1 else 's'}")

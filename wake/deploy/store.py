@@ -141,3 +141,30 @@ class ReleaseStore:
                 self.record(replace(event, result="rolled back"))
                 return
 
+
+
+def apps(agent: Agent) -> list[str]:
+    """The apps with release records in the cluster's KV store."""
+    names = set()
+    for entry in agent.kv_list(f"{PREFIX}/"):
+        parts = entry.key[len(PREFIX) + 1:].split("/")
+        if len(parts) >= 3 and parts[1] == "releases" and parts[0]:
+            names.add(parts[0])
+    return sorted(names)
+
+
+def release_images(agent: Agent) -> dict[str, str]:
+    """Every image (id and tag) a kept release of any app names, current or previous
+    (a rollback may need any of them) -> which release it is (for `wake prune`)."""
+    found: dict[str, str] = {}
+    for app in apps(agent):
+        store = ReleaseStore(agent, app)
+        current, _ = store.current()
+        for release in store.history():
+            which = "the current" if release.id == current else "a previous"
+            why = f"{which} release of {app} ({release.short}) on the cluster uses it"
+            for process in release.processes:
+                for ref in (process.image_id, process.image):
+                    if ref:
+                        found.setdefault(ref, why)
+    return found
