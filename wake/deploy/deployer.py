@@ -9,7 +9,6 @@ every instance it wants is passing.
 from __future__ import annotations
 
 import getpass
-import json
 import socket
 import subprocess
 import time
@@ -363,6 +362,3 @@ def _result(app: str, release: Release, outcome: str, running: list[Instance],
                            "address": i.address, "port": i.port, "health": i.health}
                           for i in running]}
 
-
-def to_json(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=2)
