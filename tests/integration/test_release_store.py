@@ -37,7 +37,7 @@ def test_records_and_the_current_pointer(store: ReleaseStore) -> None:
     assert current == first.id and index > 0
     second = _release(store.app, 2)
     store.save(replace(second, result="succeeded"))
-    with pytest.raises(PointerMoved, match="another deploy moved the current release"):
+    with pytest.raises(PointerMoved, match="the current release moved, or this deploy lost"):
         store.point_to(second.id, 0)  # a deploy that read "no release yet" lost the race
     store.point_to(second.id, index)
     assert store.current()[0] == second.id
