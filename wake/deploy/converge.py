@@ -41,8 +41,11 @@ class Leftovers:
         return bool(self.stale or self.lost or self.orphans)
 
 
-def find(target: Target, app: str) -> Leftovers:
-    registered = instances.instances(target.agent, app)
+def find(target: Target, app: str, registered: list[Instance] | None = None) -> Leftovers:
+    """What a deploy would repair; `registered` is the app's instances in Consul when the
+    caller has read them already."""
+    if registered is None:
+        registered = instances.instances(target.agent, app)
     stale, lost = [], []
     known = {(i.host, i.container) for i in registered}
     for i in registered:

@@ -78,7 +78,8 @@ def observe(session: Session, target: Target, app: str) -> State:
             missing[p.name] = p.instances - len(passing)
     extra = {i.process for i in running} - {p.name for p in want.processes}
     missing.update({name: 0 for name in extra})  # a process to remove: not up to date
-    return State(want, current, index, running, missing, converge.find(target, app))
+    return State(want, current, index, running, missing,
+                 converge.find(target, app, running))
 
 
 def _commit(session: Session, app: str) -> str:

@@ -59,13 +59,10 @@ def collect(session: Session, cluster: Cluster, only: list[str]) -> list[AppStat
 
 
 def _app(session: Session, target: Target, app: str, in_workspace: bool) -> AppStatus:
-    current, _ = ReleaseStore(target.agent, app).current()
-    running = instances.instances(target.agent, app)
     wanted, matches, why = None, False, "not in the workspace"
-    leftovers = None
     if in_workspace:
-        state = deployer.observe(session, target, app)
-        leftovers = state.leftovers
+        state = deployer.observe(session, target, app)  # reads current, instances, leftovers
+        current, running, leftovers = state.current, state.running, state.leftovers
         wanted, matches = state.want.id, state.up_to_date
         why = ("matches the workspace" if matches else
                "never deployed" if current is None else
@@ -74,10 +71,13 @@ def _app(session: Session, target: Target, app: str, in_workspace: bool) -> AppS
                    f"{p} {n} short" if n else f"{p} to remove"
                    for p, n in sorted(state.missing.items())) if state.missing else
                "leftovers the next deploy repairs")
+    else:
+        current, _ = ReleaseStore(target.agent, app).current()
+        running = instances.instances(target.agent, app)
+        leftovers = converge.find(target, app, running)
     return AppStatus(app, current, wanted, matches, why,
                      [_instance(target, i) for i in running],
-                     (leftovers if leftovers is not None else converge.find(target, app)
-                      ).describe())
+                     leftovers.describe() if leftovers is not None else [])
 
 
 def _instance(target: Target, i: instances.Instance) -> InstanceStatus:
