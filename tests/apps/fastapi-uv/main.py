@@ -1,0 +1,17 @@
+"""fastapi-uv: a FastAPI app whose dependencies are locked by uv."""
+
+import fastapi
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+app = FastAPI(title="fastapi-uv")
+
+
+@app.get("/", response_class=PlainTextResponse)
+def index():
+    return f"fastapi-uv fastapi={fastapi.__version__}\n"
+
+
+@app.get("/_health", response_class=PlainTextResponse)
+def health():
+    return "ok"

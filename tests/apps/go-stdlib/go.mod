@@ -1,0 +1,3 @@
+module example.com/gostdlib
+
+go 1.19
