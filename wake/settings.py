@@ -5,6 +5,10 @@
 | base image  | base_image      | WAKE_BASE_IMAGE    | debian:bookworm-slim  |
 | CA bundle   | ca_bundle       | WAKE_CA_BUNDLE     | (none)                |
 | registry    | registry        | WAKE_REGISTRY      | (none)                |
+
+Two more only in config.toml: a table `[base_images]` naming the base image of each Debian
+suite other than the base image's own (`trixie = "debian:trixie-slim"`, the default name),
+and `[[versions]]` tables adding language versions to platforms (docs/platforms.md).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class Settings:
     base_image: str = DEFAULT_BASE_IMAGE
     ca_bundle: Path | None = None
     registry: str | None = None
+    base_images: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    versions: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
     # Where each value came from, for `wake config`.
     origins: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
@@ -44,6 +50,17 @@ class Settings:
         if self.ca_bundle is None:
             return None
         return files.read_bytes(self.ca_bundle)
+
+    def base_image_for(self, suite: str) -> str:
+        """The base image of a Debian suite: [base_images], else base_image when it is that
+        suite's, else debian:<suite>-slim (what `wake base bootstrap --suite` makes)."""
+        from .build.versions import suite_for
+
+        if suite in self.base_images:
+            return self.base_images[suite]
+        if suite_for(self.base_image) == suite:
+            return self.base_image
+        return f"debian:{suite}-slim"
 
     def describe(self) -> str:
         lines = []
@@ -85,6 +102,8 @@ def load(overrides: dict[str, Any] | None = None) -> Settings:
     """Settings from config.toml, the environment, then explicit overrides (CLI flags)."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    extra_images: dict[str, str] = {}
+    extra_versions: tuple[dict[str, Any], ...] = ()
     config = check_home() / "config.toml"
     raw = files.read_if_present(config)
     if raw is not None:
@@ -96,6 +115,19 @@ def load(overrides: dict[str, Any] | None = None) -> Settings:
             raise UsageError(f"{config}: not valid TOML: a value too long or too deeply "
                              "nested to read") from None
         for key, value in data.items():
+            if key == "base_images":
+                if not isinstance(value, dict) or not all(
+                        isinstance(v, str) and v for v in value.values()):
+                    raise UsageError(f"{config}: [base_images] must map suite names to "
+                                     'image names, e.g. trixie = "debian:trixie-slim"')
+                extra_images = dict(value)
+                continue
+            if key == "versions":
+                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                    raise UsageError(f"{config}: versions must be [[versions]] tables "
+                                     "(docs/platforms.md)")
+                extra_versions = tuple(value)
+                continue
             if key not in KEYS:
                 raise UsageError(f"{config}: unknown setting {key[:80]!r}; "
                                  f"known: {', '.join(KEYS)}")
@@ -113,5 +145,7 @@ def load(overrides: dict[str, Any] | None = None) -> Settings:
         base_image=values.get("base_image", DEFAULT_BASE_IMAGE),
         ca_bundle=_check_ca_bundle(ca, origins["ca_bundle"]) if ca else None,
         registry=values.get("registry"),
+        base_images=extra_images,
+        versions=extra_versions,
         origins=origins,
     )

@@ -44,7 +44,7 @@ def test_failed_build_names_the_stage_and_shows_the_step(
     assert "nonexistent/wake-test-package" in output  # pip's own message
     assert "Traceback" not in output
     # The stages before it were built; nothing after it was attempted.
-    assert "built   platform:python-compile" in output
+    assert "built   platform:python-3.11-compile" in output
     assert "release-web" not in output.split("failed at Step")[0].split("app-compile")[-1]
 
 

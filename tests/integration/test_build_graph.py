@@ -34,12 +34,12 @@ from .conftest import (
     wait_for,
 )
 
-RUBY = {"platform:ruby-compile", "platform:ruby-release"}
+RUBY = {"platform:ruby-3.1-compile", "platform:ruby-3.1-release"}
 SITE = ["build:bestsiteever:app-compile", "build:bestsiteever:app-release",
         "build:bestsiteever:release-web", "build:bestsiteever:release-worker",
         "build:bestsiteever:release-bust-caches"]
 SITE_RELEASES = {n for n in SITE if ":release-" in n}
-PYTHON = {"platform:python-compile", "platform:python-release",
+PYTHON = {"platform:python-3.11-compile", "platform:python-3.11-release",
           "build:python-hello:app-compile", "build:python-hello:app-release",
           "build:python-hello:release-web"}
 NODE = {n.replace("python", "node") for n in PYTHON}

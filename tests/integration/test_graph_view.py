@@ -21,7 +21,7 @@ from wake.build.drawing import STYLES
 from .conftest import HOST_CA, build, copy_platforms, make_workspace
 
 APP = ["python-hello"]
-STAGES = {"platform:python-compile", "platform:python-release",
+STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release",
           "build:python-hello:app-compile", "build:python-hello:app-release",
           "build:python-hello:release-web"}
 

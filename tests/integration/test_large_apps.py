@@ -14,7 +14,7 @@ from wake.build.session import Session
 from .conftest import build
 
 FILES = 3000
-STAGES = {"platform:python-compile", "platform:python-release", "build:many:app-compile",
+STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release", "build:many:app-compile",
           "build:many:app-release", "build:many:release-web"}
 
 

@@ -65,8 +65,8 @@ def test_platform_stages_build_and_run_the_language(
 def test_ca_bundle_reaches_compile_stage_only(tmp_path: Path, wake_env: Path,
                                               client: docker.DockerClient) -> None:
     session = Session(workspace_file=platform_workspace(tmp_path, "python"))
-    compile_tag = session.builder.ensure("platform:python-compile").tag
-    release_tag = session.builder.ensure("platform:python-release").tag
+    compile_tag = session.builder.ensure("platform:python-3.11-compile").tag
+    release_tag = session.builder.ensure("platform:python-3.11-release").tag
 
     code, output = run(client, compile_tag, ["sh", "-c",
                                              "cmp /etc/wake/ca-bundle.pem /dev/stdin || true; "

@@ -19,7 +19,7 @@ from wake.build.session import Session
 
 from .conftest import build, free_port, make_workspace, wait_for
 
-PYTHON_STAGES = {"platform:python-compile", "platform:python-release",
+PYTHON_STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release",
                  "build:python-hello:app-compile", "build:python-hello:app-release",
                  "build:python-hello:release-web"}
 

@@ -50,7 +50,8 @@ def test_manifest_check_of_the_example(capsys: pytest.CaptureFixture[str]) -> No
     assert "    x2, health /_health within 60 s, stop timeout 10 s" in lines
     assert "    x1, no HTTP check, stop timeout 5 s" in lines
     assert any(line.startswith("  cron bust-caches: '*/10 * * * *'") for line in lines)
-    assert '  builds as: ruby (manifest.json sets "platform")' in lines
+    assert ('  builds as: ruby@3.1 (3.1.2, Debian bookworm) - platform: manifest.json sets '
+            '"platform"; version: default') in lines
     assert lines[-1] == "ok"
 
 
@@ -60,7 +61,8 @@ def test_manifest_check_accepts_the_manifest_file_itself(
                    "requirements.txt")
     code, out, _ = run(capsys, "manifest", "check", str(app / "manifest.json"))
     assert code == 0
-    assert "  builds as: python (requirements.txt)" in out.splitlines()
+    assert ("  builds as: python@3.11 (3.11.2, Debian bookworm) - platform: requirements.txt; "
+            "version: default") in out.splitlines()
 
 
 def test_manifest_check_of_a_bad_manifest(tmp_path: Path,
@@ -118,20 +120,21 @@ def test_manifest_check_as_a_subprocess_prints_no_traceback(tmp_path: Path) -> N
 def test_detect_prints_platform_and_file(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app(tmp_path / "app", None, "package.json", "requirements.txt")
-    assert run(capsys, "detect", str(app)) == (0, "python\trequirements.txt\n", "")
+    assert run(capsys, "detect", str(app)) == (0, "python@3.11\trequirements.txt\tdefault\n", "")
 
 
 def test_detect_of_a_file_uses_its_folder(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app(tmp_path / "app", None, "go.mod", "main.go")
-    assert run(capsys, "detect", str(app / "main.go")) == (0, "go\tgo.mod\n", "")
+    assert run(capsys, "detect", str(app / "main.go")) == (0, "go@1.19\tgo.mod\tdefault\n", "")
 
 
 def test_detect_honours_the_manifest_platform(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app(tmp_path / "app", {"name": "site", "platform": "node",
                                       "processes": {"web": {"run": "x"}}}, "Gemfile")
-    assert run(capsys, "detect", str(app)) == (0, 'node\tmanifest.json sets "platform"\n', "")
+    assert run(capsys, "detect", str(app)) == (
+        0, 'node@18\tmanifest.json sets "platform"\tdefault\n', "")
 
 
 def test_detect_of_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

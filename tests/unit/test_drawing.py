@@ -49,14 +49,14 @@ def test_one_node_per_task_with_its_state(graph) -> None:  # type: ignore[no-unt
     assert set(nodes) == set(graph.nodes)
     assert nodes["build:bestsiteever:app-compile"] == "build"
     assert nodes["build:go-hello:app-compile"] == "never"
-    assert nodes["platform:ruby-compile"] == "reuse"
+    assert nodes["platform:ruby-3.1-compile"] == "reuse"
     assert 'tooltip="build:bestsiteever:app-compile: will rebuild\\n- changed app file ' \
            'config.ru"' in dot
 
 
 def test_edges_show_from_and_copies(graph) -> None:  # type: ignore[no-untyped-def]
     dot = drawing.to_dot(graph, steps_for(graph, {}))
-    assert ('"platform:ruby-compile" -> "build:bestsiteever:app-compile" [style=solid'
+    assert ('"platform:ruby-3.1-compile" -> "build:bestsiteever:app-compile" [style=solid'
             in dot)
     assert ('"build:bestsiteever:app-compile" -> "build:bestsiteever:release-web" '
             '[style=dashed' in dot)
@@ -101,7 +101,7 @@ def test_svg_has_every_node_and_html_needs_no_network(graph) -> None:  # type: i
 
 
 def test_plan_renders_as_text_and_json() -> None:
-    steps = [Step("platform:ruby-compile", "reuse", ("up to date",), "t:1"),
+    steps = [Step("platform:ruby-3.1-compile", "reuse", ("up to date",), "t:1"),
              Step("build:a:app-compile", "build", ("changed app file x",), "t:2")]
     text = render_text(steps)
     assert "build  build:a:app-compile" in text and "changed app file x" in text

@@ -298,13 +298,13 @@ class Renderer:
         graph = stages.build_graph(Workspace(source=None, apps=(app,)))
         materializer = Materializer(graph, self.settings, client_factory=_no_engine,
                                     cache=self.cache)
-        materializer._base_id = "sha256:" + "0" * 64  # the engine's answer, fixed
+        materializer.assume_base_id("sha256:" + "0" * 64)  # the engine's answer, fixed
         return {node: materializer.get(node) for node in graph}
 
     def shape(self, loaded: Manifest, m: Materialized) -> tuple[Any, ...]:
         unit_kind = m.stage.unit_kind if m.stage.unit is not None else None
-        return (m.stage.platform.name, m.stage.kind, unit_kind, len(loaded.env),
-                len(loaded.repos))
+        return (m.stage.platform.ident, m.stage.kind, unit_kind, len(loaded.env),
+                len(loaded.repos), loaded.user, bool(loaded.build), len(loaded.build_env))
 
     def expected_keywords(self, loaded: Manifest, m: Materialized) -> list[str]:
         """The keywords a plain manifest of the same shape renders for this stage."""
@@ -325,6 +325,8 @@ def plain_twin(loaded: Manifest) -> Manifest:
     return dataclasses.replace(
         loaded, owner=(), dependencies=(),
         env=tuple((f"V{i}", "plain") for i in range(len(loaded.env))),
+        build="true" if loaded.build else None,
+        build_env=tuple((f"B{i}", "plain") for i in range(len(loaded.build_env))),
         repos=tuple(Repo(target=f"/opt/repo{i}", url="https://example.com/r.git")
                     for i in range(len(loaded.repos))),
         processes=tuple(dataclasses.replace(p, run="true", chdir="/opt/app")

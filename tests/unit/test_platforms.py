@@ -64,7 +64,7 @@ def test_every_builtin_platform_loads(registry: dict[str, Platform]) -> None:
         assert "ca-certificates" in platform.release_packages, name
         assert platform.version_command, name
         assert platform.version_stage in ("platform-compile", "platform-release"), name
-        assert platform.files() == {"build.sh": (platform.directory / "build.sh").read_bytes()}
+        assert platform.files()["build.sh"] == (platform.directory / "build.sh").read_bytes()
         for stage in platforms.STAGES:
             assert platform.template_sources(f"{stage}.Dockerfile.j2").is_file()
 

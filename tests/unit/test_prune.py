@@ -57,7 +57,7 @@ def test_keep_counts_per_stage_id() -> None:
     web = "build:shop:release-web"
     found = images(row(APP_COMPILE, "aaaa", 1), row(APP_COMPILE, "bbbb", 2),
                    row(web, "cccc", 1, "release"), row(web, "dddd", 2, "release"),
-                   row("platform:ruby-compile", "eeee", 1, "platform-compile", app=None))
+                   row("platform:ruby-3.1-compile", "eeee", 1, "platform-compile", app=None))
     assert sorted(removed(decide(found, set(), {}, keep=1))) == ["aaaa", "cccc"]
 
 
@@ -77,8 +77,8 @@ def test_naming_apps_limits_pruning_to_them() -> None:
     found = images(row(APP_COMPILE, "aaaa", 1), row(APP_COMPILE, "bbbb", 2),
                    row("build:blog:app-compile", "cccc", 1, app="blog"),
                    row("build:blog:app-compile", "dddd", 2, app="blog"),
-                   row("platform:ruby-compile", "eeee", 1, "platform-compile", app=None),
-                   row("platform:ruby-compile", "ffff", 2, "platform-compile", app=None))
+                   row("platform:ruby-3.1-compile", "eeee", 1, "platform-compile", app=None),
+                   row("platform:ruby-3.1-compile", "ffff", 2, "platform-compile", app=None))
     verdicts = decide(found, set(), {}, keep=1, apps=["shop"])
     assert removed(verdicts) == ["aaaa"]
     assert {v.image.app for v in verdicts} == {"shop"}
@@ -105,10 +105,10 @@ def test_untagged_images_are_removed_by_id() -> None:
 
 
 def test_removal_order_puts_images_before_the_images_they_are_built_on() -> None:
-    found = images(row("platform:ruby-release", "aaaa", 1, "platform-release", app=None),
+    found = images(row("platform:ruby-3.1-release", "aaaa", 1, "platform-release", app=None),
                    row("build:shop:app-release", "bbbb", 1, "app-release"),
                    row("build:shop:release-web", "cccc", 1, "release"),
-                   row("platform:ruby-compile", "dddd", 1, "platform-compile", app=None),
+                   row("platform:ruby-3.1-compile", "dddd", 1, "platform-compile", app=None),
                    row(APP_COMPILE, "eeee", 1))
     order = [v.image.kind for v in removal_order(decide(found, set(), {}, keep=0))]
     assert order == ["release", "app-release", "app-compile", "platform-release",

@@ -50,7 +50,7 @@ def keys(workspace_file: Path) -> dict[str, str]:
     graph = stages.build_graph(workspace.load(workspace_file))
     planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
                       cache=HashCache(workspace_file.parent / "hashes.sqlite"))
-    planner._base_id = "sha256:" + "0" * 64  # the engine's answer, fixed for the test
+    planner.assume_base_id("sha256:" + "0" * 64)  # the engine's answer, fixed for the test
     return {node: planner.get(node).key for node in graph}
 
 
@@ -124,7 +124,7 @@ def test_build_context_dockerfile_keeps_every_instruction_on_its_own_line(
     graph = stages.build_graph(workspace.load(ws))
     planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
                       cache=HashCache(tmp_path / "hashes.sqlite"))
-    planner._base_id = "sha256:" + "0" * 64
+    planner.assume_base_id("sha256:" + "0" * 64)
     for node in graph:
         material = planner.get(node)
         if material.late_files:  # needs an engine; the Dockerfile does not depend on it

@@ -37,7 +37,7 @@ def two_ruby_apps(tmp_path: Path) -> Workspace:
 SHOP_NODES = {"build:shop:app-compile", "build:shop:app-release", "build:shop:release-web",
               "build:shop:release-worker", "build:shop:release-nightly"}
 BLOG_NODES = {"build:blog:app-compile", "build:blog:app-release", "build:blog:release-web"}
-RUBY_NODES = {"platform:ruby-compile", "platform:ruby-release"}
+RUBY_NODES = {"platform:ruby-3.1-compile", "platform:ruby-3.1-release"}
 
 
 def test_node_ids(two_ruby_apps: Workspace) -> None:
@@ -48,9 +48,9 @@ def test_node_ids(two_ruby_apps: Workspace) -> None:
 def test_apps_of_one_platform_share_the_platform_nodes(two_ruby_apps: Workspace) -> None:
     graph = stages.build_graph(two_ruby_apps)
     assert sorted(n for n in graph if n.startswith("platform:")) == sorted(RUBY_NODES)
-    assert set(graph.successors("platform:ruby-compile")) == {
+    assert set(graph.successors("platform:ruby-3.1-compile")) == {
         "build:shop:app-compile", "build:blog:app-compile"}
-    assert set(graph.successors("platform:ruby-release")) == {
+    assert set(graph.successors("platform:ruby-3.1-release")) == {
         "build:shop:app-release", "build:blog:app-release"}
 
 
@@ -58,25 +58,26 @@ def test_edges(two_ruby_apps: Workspace) -> None:
     graph = stages.build_graph(two_ruby_apps)
     expected = set()
     for app, units in (("shop", ("web", "worker", "nightly")), ("blog", ("web",))):
-        expected |= {("platform:ruby-compile", f"build:{app}:app-compile", "from"),
-                     ("platform:ruby-release", f"build:{app}:app-release", "from")}
+        expected |= {("platform:ruby-3.1-compile", f"build:{app}:app-compile", "from"),
+                     ("platform:ruby-3.1-release", f"build:{app}:app-release", "from")}
         for unit in units:
             expected |= {(f"build:{app}:app-release", f"build:{app}:release-{unit}", "from"),
                          (f"build:{app}:app-compile", f"build:{app}:release-{unit}", "copies")}
     assert {(u, v, d["relation"]) for u, v, d in graph.edges(data=True)} == expected
-    assert graph.has_edge("platform:ruby-compile", "build:shop:app-compile")
-    assert not graph.has_edge("platform:ruby-compile", "build:shop:app-release")
+    assert graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-compile")
+    assert not graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-release")
     assert not graph.has_edge("build:shop:app-compile", "build:blog:release-web")
 
 
 def test_stage_definitions(two_ruby_apps: Workspace) -> None:
     graph = stages.build_graph(two_ruby_apps)
-    compile_ = stages.stage(graph, "platform:ruby-compile")
+    compile_ = stages.stage(graph, "platform:ruby-3.1-compile")
     assert (compile_.kind, compile_.app, compile_.parent) == ("platform-compile", None, None)
-    assert compile_.repository == "wake-platform/ruby-compile"
-    assert stages.stage(graph, "platform:ruby-release").repository == "wake-platform/ruby-release"
+    assert compile_.repository == "wake-platform/ruby-3.1-compile"
+    release = stages.stage(graph, "platform:ruby-3.1-release")
+    assert release.repository == "wake-platform/ruby-3.1-release"
     app_compile = stages.stage(graph, "build:shop:app-compile")
-    assert app_compile.parent == "platform:ruby-compile"
+    assert app_compile.parent == "platform:ruby-3.1-compile"
     assert app_compile.repository == "wake/shop/app-compile"
     assert app_compile.app is not None and app_compile.app.name == "shop"
     web = stages.stage(graph, "build:shop:release-web")
@@ -97,7 +98,7 @@ def test_ordered_puts_parents_first(two_ruby_apps: Workspace) -> None:
     position = {node: index for index, node in enumerate(order)}
     for parent, child in graph.edges:
         assert position[parent] < position[child], (parent, child)
-    assert order[0] == "platform:ruby-compile"
+    assert order[0] == "platform:ruby-3.1-compile"
     # Deterministic: a graph built again (nodes added in another order) sorts the same.
     again = nx.DiGraph()
     again.add_edges_from(reversed(list(graph.edges)))
@@ -119,15 +120,15 @@ def test_apps_of_two_platforms_get_their_own_platform_nodes(tmp_path: Path) -> N
                                   encoding="utf-8")
     graph = stages.build_graph(workspace.load(ws / "wake.toml"))
     assert sorted(n for n in graph if n.startswith("platform:")) == [
-        "platform:python-compile", "platform:python-release",
-        "platform:ruby-compile", "platform:ruby-release"]
-    assert list(graph.successors("platform:python-compile")) == ["build:api:app-compile"]
-    assert list(graph.successors("platform:ruby-compile")) == ["build:shop:app-compile"]
+        "platform:python-3.11-compile", "platform:python-3.11-release",
+        "platform:ruby-3.1-compile", "platform:ruby-3.1-release"]
+    assert list(graph.successors("platform:python-3.11-compile")) == ["build:api:app-compile"]
+    assert list(graph.successors("platform:ruby-3.1-compile")) == ["build:shop:app-compile"]
 
 
 def test_task_name_helpers() -> None:
-    assert stages.platform_task("go", "platform-compile") == "platform:go-compile"
-    assert stages.platform_task("go", "platform-release") == "platform:go-release"
+    assert stages.platform_task("go-1.19", "platform-compile") == "platform:go-1.19-compile"
+    assert stages.platform_task("go-1.19", "platform-release") == "platform:go-1.19-release"
     assert stages.app_task("shop", "release-web") == "build:shop:release-web"
 
 

@@ -24,14 +24,14 @@ def doit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_task_names_read_naturally() -> None:
     tasks = {f"{t['basename']}:{t['name']}": t
              for t in build_tasks(Session(workspace_file=ROOT / "wake.toml"))}
-    assert {"platform:ruby-compile", "platform:ruby-release", "build:bestsiteever",
+    assert {"platform:ruby-3.1-compile", "platform:ruby-3.1-release", "build:bestsiteever",
             "build:bestsiteever:app-compile", "build:bestsiteever:app-release",
             "build:bestsiteever:release-web", "build:bestsiteever:release-worker",
             "build:bestsiteever:release-bust-caches", "build:go-hello:release-web",
-            "platform:node-compile", "platform:python-release"} <= set(tasks)
+            "platform:node-18-compile", "platform:python-3.11-release"} <= set(tasks)
     assert tasks["build:bestsiteever:release-web"]["task_dep"] == [
         "build:bestsiteever:app-compile", "build:bestsiteever:app-release"]
-    assert tasks["build:bestsiteever:app-compile"]["task_dep"] == ["platform:ruby-compile"]
+    assert tasks["build:bestsiteever:app-compile"]["task_dep"] == ["platform:ruby-3.1-compile"]
     assert tasks["build:bestsiteever"]["actions"] is None
     assert "build:bestsiteever:release-worker" in tasks["build:bestsiteever"]["task_dep"]
 
@@ -40,10 +40,10 @@ def test_doit_list_and_info_work_on_the_repository_workspace() -> None:
     listed = doit("list", "--all")
     assert listed.returncode == 0, listed.stderr
     assert "build:bestsiteever:app-compile" in listed.stdout
-    assert "platform:ruby-compile" in listed.stdout
+    assert "platform:ruby-3.1-compile" in listed.stdout
     info = doit("info", "build:bestsiteever:app-compile")
     assert info.returncode in (0, 1), info.stderr  # 1: doit's "not up to date"
-    assert "platform:ruby-compile" in info.stdout  # its task_dep
+    assert "platform:ruby-3.1-compile" in info.stdout  # its task_dep
     assert "Traceback" not in info.stderr
 
 

@@ -14,13 +14,10 @@ from typing import Any
 
 from ..engine import Engine
 from ..errors import WakeError
+from .versions import DEFAULT_SUITE, suite_for
 
 DEB822_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 LEGACY_SOURCES = Path("/etc/apt/sources.list")
-DEFAULT_SUITE = "bookworm"
-# Debian codenames debootstrap knows how to make; used to read a suite off a tag.
-KNOWN_SUITES = ("buster", "bullseye", "bookworm", "trixie", "sid")
-NUMBERED_SUITES = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie"}
 # What `bootstrap` makes, as the label wake.base.version records it. Raise it whenever the
 # image it makes changes: `wake base bootstrap` then makes a base of an older version again.
 #   1: debootstrap minbase, archives and lists emptied
@@ -113,19 +110,6 @@ def machine_mirror(sources: Path = DEB822_SOURCES, legacy: Path = LEGACY_SOURCES
                 return words[1]
     raise WakeError(f"cannot find a Debian mirror for {suite} in {sources} or {legacy}; "
                     "pass --mirror URL")
-
-
-def suite_for(image: str) -> str:
-    """Read the Debian suite off a tag like debian:bookworm-slim; default bookworm."""
-    image = image.split("@", 1)[0]  # a digest pin says nothing about the suite
-    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-    version = tag.split("-", 1)[0].split(".", 1)[0]
-    if version in NUMBERED_SUITES:
-        return NUMBERED_SUITES[version]
-    for suite in KNOWN_SUITES:
-        if tag == suite or tag.startswith(suite + "-"):
-            return suite
-    return DEFAULT_SUITE
 
 
 def bootstrap(engine: Engine, image: str, mirror: str | None = None,

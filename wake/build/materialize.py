@@ -21,7 +21,7 @@ from ..errors import WakeError
 from ..settings import Settings
 from . import aptfile, repos
 from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inputs, sha256
-from .platforms import builtin_dir, docker_quote
+from .platforms import SOURCE_DATE_EPOCH, Platform, builtin_dir, docker_quote
 from .stages import (
     APP_COMPILE,
     APP_RELEASE,
@@ -34,6 +34,7 @@ from .stages import (
 from .tree import HashCache, TreeFile, hash_tree
 
 CA_FILE = "wake-ca-bundle.pem"
+
 TEMPLATES = {
     PLATFORM_COMPILE: ("platform-compile.Dockerfile.j2", "build.sh", "platform.toml"),
     PLATFORM_RELEASE: ("platform-release.Dockerfile.j2", "platform.toml"),
@@ -98,12 +99,12 @@ class Materialized:
             for name in sorted(files):
                 data, mode = files[name]
                 info = tarfile.TarInfo(name)
-                info.size, info.mode, info.mtime = len(data), mode, 0
+                info.size, info.mode, info.mtime = len(data), mode, SOURCE_DATE_EPOCH
                 tar.addfile(info, io.BytesIO(data))
             for item in self.tree:
                 info = tarfile.TarInfo(f"app/{item.path}")
                 info.size = os.path.getsize(item.absolute)
-                info.mode, info.mtime = (0o755 if item.executable else 0o644), 0
+                info.mode, info.mtime = (0o755 if item.executable else 0o644), SOURCE_DATE_EPOCH
                 with open(item.absolute, "rb") as handle:
                     tar.addfile(info, handle)
 
@@ -140,7 +141,8 @@ class Materializer:
         self._client: Engine | None = None
         self._cache = cache
         self._done: dict[str, Materialized] = {}
-        self._base_id: str | None = None
+        self._base_ids: dict[str, str] = {}
+        self._assumed_base_id: str | None = None
         # Where else the base image's id may be read when the engine lacks the image
         # (a deploy: the cluster's registry), so keys never need a pull.
         self.base_id_fallback: Callable[[str], str | None] | None = None
@@ -159,19 +161,45 @@ class Materializer:
             self._cache = HashCache()
         return self._cache
 
-    def base_image_id(self) -> str:
-        if self._base_id is None:
-            image = self.client.inspect(self.settings.base_image)
-            if image is None and self.base_id_fallback is not None:
-                found = self.base_id_fallback(self.settings.base_image)
+    def base_image(self, platform: Platform) -> str:
+        """The image a platform version's stages start FROM."""
+        version = platform.version
+        if version is not None and version.image:
+            return version.image
+        return self.settings.base_image_for(platform.suite)
+
+    def base_images(self) -> list[str]:
+        """Every base image the graph's platform stages use."""
+        found = {self.base_image(stage(self.graph, n).platform) for n in self.graph
+                 if stage(self.graph, n).app is None}
+        return sorted(found)
+
+    def assume_base_id(self, image_id: str) -> None:
+        """Take `image_id` as every base image's id without asking the engine (keys
+        computed away from any engine: tests, fuzzing)."""
+        self._assumed_base_id = image_id
+
+    def base_image_id(self, image: str | None = None) -> str:
+        image = image or self.settings.base_image
+        if self._assumed_base_id is not None:
+            return self._assumed_base_id
+        if image not in self._base_ids:
+            attrs = self.client.inspect(image)
+            if attrs is None and self.base_id_fallback is not None:
+                found = self.base_id_fallback(image)
                 if found:
-                    self._base_id = found
+                    self._base_ids[image] = found
                     return found
-            if image is None:
-                raise WakeError(f"base image {self.settings.base_image} is not in the engine; "
-                                "run `wake base bootstrap` (or docker pull it where you can)")
-            self._base_id = str(image["Id"])
-        return self._base_id
+            if attrs is None:
+                from .versions import suite_for
+
+                suite = suite_for(image)
+                how = ("`wake base bootstrap`" if image == self.settings.base_image
+                       else f"`wake base bootstrap --suite {suite}`")
+                raise WakeError(f"base image {image} is not in the engine; run {how} (or "
+                                "docker pull it where you can)")
+            self._base_ids[image] = str(attrs["Id"])
+        return self._base_ids[image]
 
     def _aptfile(self, app_root: Path) -> tuple[str, ...]:
         """An app's Aptfile, read once for both stages that install it."""
@@ -207,6 +235,11 @@ class Materializer:
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
             packages = self._aptfile(s.app.root)
             inputs["aptfile"] = sha256(json.dumps(packages))
+            manifest = s.app.manifest
+            if manifest.build:
+                inputs["manifest:build"] = manifest.build
+            if manifest.build_env:
+                inputs["manifest:build_env"] = json.dumps(manifest.build_env)
             return self._finish(s, "app-compile.Dockerfile.j2",
                                 {**base, "apt_packages": packages}, inputs, tree=tuple(tree))
         if s.kind == APP_RELEASE:
@@ -217,6 +250,7 @@ class Materializer:
         unit = s.unit
         inputs[f"manifest:{'cron_jobs' if s.unit_kind == 'cron' else 'processes'}."
                f"{unit.name}"] = json.dumps(unit.image_fields(), sort_keys=True)
+        inputs["manifest:user"] = s.app.manifest.user
         context = {**base, "unit": unit, "kind": s.unit_kind}
         run = s.platform.render("run.sh.j2", context).encode()
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
@@ -225,8 +259,12 @@ class Materializer:
                                 compiled.tag, "/opt/wake/app.tar.gz"), 0o644)})
 
     def _platform(self, s: StageDef) -> Materialized:
-        inputs = {"base-image": self.base_image_id()}
-        context: dict[str, Any] = {"base_image": self.settings.base_image, "ca_bundle": False}
+        base_image = self.base_image(s.platform)
+        inputs = {"base-image": self.base_image_id(base_image)}
+        version = s.platform.version
+        if version is not None:
+            inputs["platform-version"] = f"{s.platform.label} {version.full} {version.suite}"
+        context: dict[str, Any] = {"base_image": base_image, "ca_bundle": False}
         files: dict[str, tuple[bytes, int]] = {}
         if s.kind == PLATFORM_COMPILE:
             files = {name: (data, 0o755) for name, data in s.platform.files().items()}

@@ -7,6 +7,7 @@ its `build.sh`; it may override any of the shared stage templates in
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import shlex
@@ -20,6 +21,8 @@ import jinja2
 
 from .. import files
 from ..errors import FileError, UsageError, WakeError
+from . import versions as versions_mod
+from .versions import DEFAULT_SUITE, Version, suite_for
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +31,13 @@ else:  # pragma: no cover
 
 COMMON = "_common"
 STAGES = ("platform-compile", "platform-release", "app-compile", "app-release", "release")
-PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version")
+PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version", "versions",
+                 "version_files")
+# The mtime of every file in a build context, and SOURCE_DATE_EPOCH in compile stages:
+# fixed, so contexts do not depend on the checkout, and not 1970, which tools refuse
+# (zip files, hence wheels, cannot hold dates before 1980). 2000-01-01T00:00:00Z.
+SOURCE_DATE_EPOCH = 946684800
+VERSION_KEYS = ("name", "full", "suite", "default", "image", "packages")
 
 
 @cache
@@ -61,6 +70,36 @@ class Platform:
     release_env: tuple[tuple[str, str], ...]
     version_command: tuple[str, ...]
     version_stage: str
+    # The language versions it offers, and the app files that ask for one (in order).
+    versions: tuple[Version, ...] = ()
+    version_files: tuple[str, ...] = ()
+    # The version an app's stages use (None: the platform as offered, not yet chosen).
+    version: Version | None = None
+
+    @property
+    def ident(self) -> str:
+        """The platform and version in task and image names: python-3.13."""
+        return f"{self.name}-{self.version.name}" if self.version else self.name
+
+    @property
+    def label(self) -> str:
+        """python@3.13, as a manifest writes it."""
+        return f"{self.name}@{self.version.name}" if self.version else self.name
+
+    @property
+    def suite(self) -> str:
+        return self.version.suite if self.version else DEFAULT_SUITE
+
+    def with_version(self, version: Version) -> Platform:
+        return dataclasses.replace(
+            self, version=version,
+            compile_packages=version.compile_packages if version.compile_packages is not None
+            else self.compile_packages,
+            release_packages=version.release_packages if version.release_packages is not None
+            else self.release_packages)
+
+    def default_version(self) -> Platform:
+        return self.with_version(versions_mod.choose(self.versions, None))
 
     def detect(self, app_root: Path) -> str | None:
         """The first of this platform's detection files present in app_root, if any."""
@@ -78,8 +117,15 @@ class Platform:
         return [self.directory, builtin_dir() / COMMON]
 
     def files(self) -> dict[str, bytes]:
-        """Non-template files of the platform that go into its compile image."""
-        return {"build.sh": (self.directory / "build.sh").read_bytes()}
+        """Non-template files of the platform that go into its compile image: build.sh,
+        and lib/* (helpers build.sh runs, at /opt/wake/lib/)."""
+        found = {"build.sh": (self.directory / "build.sh").read_bytes()}
+        lib = self.directory / "lib"
+        if lib.is_dir():
+            for path in sorted(lib.iterdir()):
+                if path.is_file():
+                    found[f"lib/{path.name}"] = path.read_bytes()
+        return found
 
     def render(self, template: str, context: dict[str, Any]) -> str:
         env = _jinja_env(tuple(self.template_dirs()))
@@ -98,6 +144,8 @@ class Platform:
         return {
             "packages": {"compile": self.compile_packages, "release": self.release_packages},
             "env": {"compile": self.compile_env, "release": self.release_env},
+            "source_date_epoch": SOURCE_DATE_EPOCH,
+            "has_lib": (self.directory / "lib").is_dir(),
         }
 
 
@@ -196,7 +244,13 @@ def _load_one(directory: Path) -> Platform:
         release_env=env_table(env.get("release", {}), "env.release"),
         version_command=strings(version.get("command", []), "version.command"),
         version_stage=str(version.get("stage", "platform-release")),
+        versions=_versions(data.get("versions"), problems),
+        version_files=strings(data.get("version_files", []), "version_files"),
     )
+    for name in platform.version_files:
+        if name not in versions_mod.READERS:
+            problems.append(f"version_files: wake cannot read a version from {name!r}; "
+                            f"it reads {', '.join(versions_mod.READERS)}")
     if platform.version_stage not in ("platform-compile", "platform-release"):
         problems.append("version.stage must be platform-compile or platform-release")
     if not (directory / "build.sh").is_file():
@@ -206,8 +260,95 @@ def _load_one(directory: Path) -> Platform:
     return platform
 
 
+def _versions(value: Any, problems: list[str]) -> tuple[Version, ...]:
+    """[[versions]] tables; none means one version: the default suite's packages."""
+    if value is None:
+        return (Version(name=DEFAULT_SUITE, full="", suite=DEFAULT_SUITE, default=True),)
+    if not isinstance(value, list) or not value:
+        problems.append("versions must be a non-empty array of tables ([[versions]])")
+        return ()
+    out = [parse_version(entry, f"versions[{i}]", problems) for i, entry in enumerate(value)]
+    found = tuple(v for v in out if v is not None)
+    if sum(v.default for v in found) != 1 and found:
+        problems.append("exactly one of [[versions]] must say default = true")
+    if len({v.name for v in found}) != len(found):
+        problems.append("[[versions]] names must be unique")
+    return found
+
+
+def parse_version(entry: Any, where: str, problems: list[str]) -> Version | None:
+    """One [[versions]] table (of platform.toml or of config.toml)."""
+    if not isinstance(entry, dict):
+        problems.append(f"{where} must be a table")
+        return None
+    unknown = [k for k in entry if k not in (*VERSION_KEYS, "platform")]
+    if unknown:
+        problems.append(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(VERSION_KEYS)}")
+        return None
+    name, full = entry.get("name"), entry.get("full")
+    image, suite = entry.get("image"), entry.get("suite")
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "._" for c in name):
+        problems.append(f"{where}: name must be a version like \"3.13\" (letters, digits, "
+                        "dots)")
+        return None
+    if not isinstance(full, str) or not versions_mod.numbers(full):
+        problems.append(f"{where}: full must be the installed version, like \"3.13.5\"")
+        return None
+    if image is not None and (not isinstance(image, str) or not image):
+        problems.append(f"{where}: image must be an image name like \"python:3.13-slim\"")
+        return None
+    if suite is None and image is None:
+        problems.append(f"{where}: give suite = \"bookworm\" (Debian's packages) or "
+                        "image = \"...\" (a base image of its own)")
+        return None
+    if suite is not None and not isinstance(suite, str):
+        problems.append(f"{where}: suite must be a Debian codename like \"trixie\"")
+        return None
+    packages = entry.get("packages", {})
+    if not isinstance(packages, dict) or any(
+            k not in ("compile", "release") or not isinstance(v, list)
+            or not all(isinstance(x, str) for x in v) for k, v in packages.items()):
+        problems.append(f"{where}: packages must be a table of compile = [...], release = [...]")
+        return None
+    return Version(name=name, full=full, suite=suite or suite_for(str(image)),
+                   default=entry.get("default") is True, image=image,
+                   compile_packages=tuple(packages["compile"]) if "compile" in packages
+                   else None,
+                   release_packages=tuple(packages["release"]) if "release" in packages
+                   else None)
+
+
+def _added_versions(registry: dict[str, Platform]) -> dict[str, Platform]:
+    """Versions added in $WAKE_HOME/config.toml ([[versions]] with platform = ...)."""
+    from .. import settings
+
+    entries = settings.load().versions
+    if not entries:
+        return registry
+    where = str(settings.check_home() / "config.toml")
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        name = entry.get("platform") if isinstance(entry, dict) else None
+        if name not in registry:
+            problems.append(f"versions[{index}]: platform = {name!r} is not a platform; "
+                            f"known: {', '.join(sorted(registry))}")
+            continue
+        version = parse_version(entry, f"versions[{index}]", problems)
+        if version is None:
+            continue
+        platform = registry[name]
+        kept = tuple(v for v in platform.versions if v.name != version.name)
+        if version.default:  # the added one becomes the default
+            kept = tuple(dataclasses.replace(v, default=False) for v in kept)
+        registry[name] = dataclasses.replace(platform, versions=(*kept, version))
+    if problems:
+        raise UsageError(f"{where}: " + "; ".join(problems))
+    return registry
+
+
 def load_all() -> dict[str, Platform]:
-    """Every platform on the search path, by name; earlier folders win."""
+    """Every platform on the search path, by name; earlier folders win; plus the
+    versions config.toml adds."""
     found: dict[str, Platform] = {}
     for folder in search_path():
         if not folder.is_dir():
@@ -217,7 +358,7 @@ def load_all() -> dict[str, Platform]:
                 continue
             if os.path.lexists(child / "platform.toml"):  # _load_one says if not a file
                 found[child.name] = _load_one(child)
-    return found
+    return _added_versions(found)
 
 
 def detection_order(registry: dict[str, Platform]) -> list[Platform]:
@@ -226,24 +367,49 @@ def detection_order(registry: dict[str, Platform]) -> list[Platform]:
 
 @dataclass(frozen=True)
 class Detection:
-    platform: Platform
+    platform: Platform  # with the chosen version
     reason: str  # "manifest.json sets \"platform\"" or the file that decided it
+    version_reason: str = "default"
+
+    def describe(self) -> str:
+        """python@3.13 (3.13.5, Debian trixie) - platform: requirements.txt; version:
+        .python-version"""
+        version = self.platform.version
+        assert version is not None
+        where = f"image {version.image}" if version.image else f"Debian {version.suite}"
+        full = f"{version.full}, {where}" if version.full else where
+        return (f"{self.platform.label} ({full}) - platform: {self.reason}; "
+                f"version: {self.version_reason}")
 
 
 def detect(app_root: Path, manifest_platform: str | None = None,
            registry: dict[str, Platform] | None = None) -> Detection:
-    """Decide an app's platform: the manifest's `platform` wins, then files in order."""
+    """Decide an app's platform (the manifest's `platform` wins, then files in order)
+    and its version (the manifest's `platform@version`, then the app's version files)."""
     registry = registry if registry is not None else load_all()
     if manifest_platform:
-        if manifest_platform not in registry:
+        name, _, wanted = manifest_platform.partition("@")
+        if name not in registry:
             raise UsageError(f"{app_root / 'manifest.json'}: platform: unknown platform "
-                             f"{manifest_platform!r}; known: {', '.join(sorted(registry))}")
-        return Detection(registry[manifest_platform], 'manifest.json sets "platform"')
+                             f"{name!r}; known: {', '.join(sorted(registry))}")
+        return _with_version(registry[name], app_root, 'manifest.json sets "platform"', wanted)
     for platform in detection_order(registry):
         found = platform.detect(app_root)
         if found:
-            return Detection(platform, found)
+            return _with_version(platform, app_root, found, "")
     looked = "; ".join(f"{p.name}: {', '.join(p.detect_files)}"
                        for p in detection_order(registry))
     raise UsageError(f"{app_root}: cannot tell the platform; looked for {looked}. "
                      "Add one of those files, or set \"platform\" in manifest.json")
+
+
+def _with_version(platform: Platform, app_root: Path, reason: str, wanted: str) -> Detection:
+    if wanted:
+        version = versions_mod.by_name(platform.versions, wanted,
+                                       f"{app_root / 'manifest.json'}: platform")
+        return Detection(platform.with_version(version), reason,
+                         f'manifest.json "platform": "{platform.name}@{wanted}"')
+    request = versions_mod.requested(app_root, platform.version_files)
+    version = versions_mod.choose(platform.versions, request, f"{app_root}/")
+    return Detection(platform.with_version(version), reason,
+                     request.source if request else "default")

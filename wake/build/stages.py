@@ -37,7 +37,7 @@ class StageDef:
     def repository(self) -> str:
         """The image repository; the tag is the stage key."""
         if self.app is None:
-            return f"wake-platform/{self.platform.name}-{self.kind.split('-')[1]}"
+            return f"wake-platform/{self.platform.ident}-{self.kind.split('-')[1]}"
         return f"wake/{self.app.name}/{self.short}"
 
     @property
@@ -53,6 +53,7 @@ class StageDef:
 
 
 def platform_task(platform: str, kind: str) -> str:
+    """platform:python-3.13-compile (`platform` is the ident: name and version)."""
     return f"platform:{platform}-{kind.split('-')[1]}"
 
 
@@ -65,9 +66,9 @@ def app_stages(app: App) -> list[StageDef]:
     release_id = app_task(app.name, APP_RELEASE)
     stages = [
         StageDef(compile_id, APP_COMPILE, app.platform, app,
-                 parent=platform_task(app.platform.name, PLATFORM_COMPILE)),
+                 parent=platform_task(app.platform.ident, PLATFORM_COMPILE)),
         StageDef(release_id, APP_RELEASE, app.platform, app,
-                 parent=platform_task(app.platform.name, PLATFORM_RELEASE)),
+                 parent=platform_task(app.platform.ident, PLATFORM_RELEASE)),
     ]
     units: list[Process | CronJob] = [*app.manifest.processes, *app.manifest.cron_jobs]
     for unit in units:
@@ -83,7 +84,7 @@ def build_graph(workspace: Workspace, only: list[str] | None = None) -> nx.DiGra
     graph = nx.DiGraph()
     for app in apps:
         for kind in (PLATFORM_COMPILE, PLATFORM_RELEASE):
-            node = platform_task(app.platform.name, kind)
+            node = platform_task(app.platform.ident, kind)
             if node not in graph:
                 graph.add_node(node, stage=StageDef(node, kind, app.platform))
         for stage in app_stages(app):

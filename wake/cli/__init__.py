@@ -92,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
             msub)
     p.add_argument("path", help="an app folder or a manifest.json")
 
-    p = add("detect", cmd_detect, "print an app's platform and the file that decided it")
+    p = add("detect", cmd_detect, "print an app's platform@version and the files that "
+                                  "decided them")
     p.add_argument("path", help="an app folder")
     add("platforms", cmd_platforms, "list platforms in detection order")
     add("config", cmd_config, "show wake's settings and where each comes from")
@@ -104,7 +105,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image",
                    help=f"image name (default: configured, {settings.DEFAULT_BASE_IMAGE})")
     p.add_argument("--mirror", help="Debian mirror URL (default: this machine's apt mirror)")
-    p.add_argument("--suite", help="Debian suite (default: read from the image tag)")
+    p.add_argument("--suite", help="Debian suite, e.g. trixie for the newer language "
+                                   "versions (default: read from the image tag); alone, it "
+                                   "makes that suite's base image (debian:SUITE-slim)")
     p.add_argument("--force", action="store_true", help="rebuild even if the image exists")
 
     p = add("build", cmd_build, "build the images of apps (all apps by default) via doit")

@@ -41,7 +41,7 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
     found = manifest.load(Path(args.path), known_platforms=registry)
     detection = platforms.detect(found.root, found.platform, registry)
     print(found.summary())
-    print(f"  builds as: {detection.platform.name} ({detection.reason})")
+    print(f"  builds as: {detection.describe()}")
     print("ok")
     return 0
 
@@ -55,7 +55,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if (root / manifest.MANIFEST_NAME).is_file():
         declared = manifest.load(root, known_platforms=platforms.load_all()).platform
     detection = platforms.detect(root, declared)
-    print(f"{detection.platform.name}\t{detection.reason}")
+    # Tab-separated: platform@version, what decided the platform, what decided the version.
+    print(f"{detection.platform.label}\t{detection.reason}\t{detection.version_reason}")
     return 0
 
 
@@ -71,7 +72,10 @@ def cmd_platforms(args: argparse.Namespace) -> int:
 
 def cmd_base_bootstrap(args: argparse.Namespace) -> int:
     config = settings.load({"base_image": args.image})
-    result = base.bootstrap(engine.connect(), config.base_image, mirror=args.mirror,
+    # --suite alone names that suite's base image ([base_images], else debian:SUITE-slim).
+    image = config.base_image if args.image or not args.suite else \
+        config.base_image_for(args.suite)
+    result = base.bootstrap(engine.connect(), image, mirror=args.mirror,
                             suite=args.suite, force=args.force)
     print(result)
     return 0

@@ -22,6 +22,7 @@ from .model import (
     DEFAULT_HEALTH_PATH,
     DEFAULT_MEMORY_MB,
     DEFAULT_STOP_TIMEOUT,
+    DEFAULT_USER,
     ENV_NAME_RE,
     HEALTH_KEYS,
     MAX_CPU,
@@ -39,6 +40,7 @@ from .model import (
     SURROGATE_RE,
     TOP_KEYS,
     UNSAFE_PATH_RE,
+    USERS,
     CronJob,
     Manifest,
     Process,
@@ -257,6 +259,9 @@ class _Checker:
         cron_jobs = self.field_or(top, "cron_jobs", "", (), self.cron_jobs)
         env = self.field_or(top, "env", "", (), self.env)
         dependencies = self.field_or(top, "dependencies", "", (), self.dependencies)
+        build = self.field_or(top, "build", "", None, self.build_command)
+        build_env = self.field_or(top, "build_env", "", (), self.env)
+        user = self.field_or(top, "user", "", DEFAULT_USER, self.user)
         # (An empty "processes" object gets its own message.)
         if "processes" not in top and not top.get("cron_jobs"):
             self.add("processes", "an app needs at least one process or cron job",
@@ -273,9 +278,31 @@ class _Checker:
         return Manifest(name=name, source=source, platform=platform, owner=owner or (),
                         repos=repos or (), processes=processes or (),
                         cron_jobs=cron_jobs or (), env=env or (),
-                        dependencies=dependencies or ())
+                        dependencies=dependencies or (), build=build,
+                        build_env=build_env or (), user=user or DEFAULT_USER)
+
+    def build_command(self, value: Any, path: str) -> str | None:
+        return self.string(value, path, 'give one shell command, e.g. "npm run assets"',
+                           one_line=True)
+
+    def user(self, value: Any, path: str) -> str | None:
+        if value not in USERS:
+            self.add(path, f"must be one of {', '.join(map(repr, USERS))}, got {value!r}"[:200],
+                     f'"{DEFAULT_USER}" (the default) runs release images as an unprivileged '
+                     'user; "root" opts out')
+            return None
+        return str(value)
 
     def platform(self, value: Any, path: str) -> str | None:
+        if isinstance(value, str) and "@" in value:  # python@3.13: a version of a platform
+            name, _, version = value.partition("@")
+            if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z._]{0,31}", version):
+                self.add(path, f"{value!r}: {version!r} is not a version",
+                         'write the platform and a version it offers, e.g. "python@3.13" '
+                         "(wake platforms lists them)")
+                return None
+            found = self.platform(name, path)
+            return None if found is None else f"{found}@{version}"
         text = self.name(value, path, "platform")
         if text is None or self.known_platforms is None or text in self.known_platforms:
             return text

@@ -33,7 +33,10 @@ DEFAULT_MEMORY_MB = 512
 # Paths the process image owns; extra repos may not be cloned over them.
 RESERVED_PATHS = ("/opt/app", "/opt/run")
 TOP_KEYS = ("platform", "name", "owner", "repos", "processes", "cron_jobs", "env",
-            "dependencies")
+            "dependencies", "build", "build_env", "user")
+# Who release images run as: a user wake's platform stages make (uid 10001), or root.
+USERS = ("wake", "root")
+DEFAULT_USER = "wake"
 PROCESS_KEYS = ("chdir", "run", "cpu", "memory", "instances", "health", "stop_timeout")
 HEALTH_KEYS = ("path", "grace", "deadline")
 DEFAULT_HEALTH_PATH = "/_health"
@@ -103,6 +106,11 @@ class Manifest:
     cron_jobs: tuple[CronJob, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     dependencies: tuple[str, ...] = ()
+    # Run in the app-compile stage after the platform's install, with build_env set:
+    # neither reaches a release image (they copy only the compiled app).
+    build: str | None = None
+    build_env: tuple[tuple[str, str], ...] = ()
+    user: str = DEFAULT_USER
 
     @property
     def root(self) -> Path:
@@ -138,6 +146,12 @@ class Manifest:
             lines.append(f"  repo {r.target} <- {r.url}" + (f" @ {r.ref}" if r.ref else ""))
         if self.env:
             lines.append(f"  env: {', '.join(k for k, _ in self.env)}")
+        if self.build:
+            lines.append(f"  build: {self.build!r}")
+        if self.build_env:
+            lines.append(f"  build_env: {', '.join(k for k, _ in self.build_env)}")
+        if self.user != DEFAULT_USER:
+            lines.append(f"  runs as: {self.user}")
         if self.dependencies:
             lines.append(f"  depends on: {', '.join(self.dependencies)}")
         return "\n".join(lines)
