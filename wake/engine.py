@@ -21,7 +21,7 @@ import docker.errors
 import docker.tls
 import requests
 
-from .errors import BuildError, DockerError
+from .errors import BuildError, DockerError, plain
 
 LineSink = Callable[[str], None]
 DEFAULT_TIMEOUT = 600.0
@@ -208,7 +208,7 @@ class Engine:
             for chunk in stream:
                 text = chunk.get("stream", "")
                 if text:
-                    for line in text.splitlines():
+                    for line in map(plain, text.splitlines()):
                         if _STEP.match(line):
                             step, step_output = line, []
                         else:
@@ -219,8 +219,9 @@ class Engine:
                     image_id = str(chunk["aux"]["ID"])
                 if "error" in chunk:
                     tail = "\n".join(f"    {line}" for line in step_output[-40:])
+                    error = "\n".join(map(plain, chunk["error"].strip().splitlines()))
                     raise BuildError(f"build of {stage} failed at {step or 'the start'}\n"
-                                     f"{tail}\n  error: {chunk['error'].strip()}")
+                                     f"{tail}\n  error: {error}")
         if image_id is None and self.inspect(tag) is None:
             raise BuildError(f"build of {stage} finished without an image")
 
@@ -423,9 +424,11 @@ class Engine:
         return removed
 
     def logs(self, name: str, tail: int = 50) -> str:
+        """The last lines of a container's output, for a report: an app's (coloured) log
+        lines come without escape sequences."""
         with self._translate(f"read the logs of {name}"):
             data: bytes = self._client.containers.get(name).logs(tail=tail)
-            return data.decode("utf-8", "replace")
+        return "\n".join(map(plain, data.decode("utf-8", "replace").splitlines()))
 
     def exec(self, name: str, command: list[str]) -> tuple[int, str]:
         """Run a command in a running container; its exit code and output."""

@@ -32,6 +32,19 @@ def printable(text: str) -> str:
         lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
+# What programs write to colour or move the cursor: CSI (`ESC [ ... m`), OSC (`ESC ] ...
+# BEL`, window titles and links) and the two-character ones (`ESC ( B`, `ESC 7`).
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])")
+
+
+def plain(text: str) -> str:
+    """Foreign output (a build's, a container's logs) as wake prints it: without escape
+    sequences, tabs expanded, any other unprintable character escaped. The tools in a
+    build may colour their output; wake's output has no colour, on a terminal or not."""
+    return printable(_ESCAPE_SEQUENCE.sub("", text).expandtabs())
+
+
 class WakeError(Exception):
     """Something the user can fix; the CLI prints it and exits non-zero."""
 

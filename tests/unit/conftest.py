@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 WAKE_VARIABLES = ("WAKE_PLATFORMS_PATH", "WAKE_BASE_IMAGE", "WAKE_CA_BUNDLE", "WAKE_REGISTRY",
-                  "WAKE_WORKSPACE")
+                  "WAKE_WORKSPACE", "WAKE_VERBOSE", "WAKE_NO_CACHE")
 
 
 @pytest.fixture(autouse=True)

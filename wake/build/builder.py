@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from .. import registry
 from ..engine import Engine
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .materialize import Materialized, Materializer
+from .progress import Printer, StepProgress
 
 REUSED, PULLED, BUILT = "reused", "pulled", "built"
 
@@ -85,8 +85,13 @@ class EngineIndex:
         return decode_inputs(label)
 
 
-def _say_default(line: str) -> None:
-    print(line, flush=True)
+_say_default = Printer()
+stderr_say = Printer(stderr=True)
+
+
+def env_flag(name: str) -> bool:
+    """An on/off environment variable: on when set to anything but empty or 0."""
+    return os.environ.get(name, "") not in ("", "0")
 
 
 # Listing images costs the engine about 0.45 ms per image it holds; inspecting one
@@ -98,12 +103,14 @@ SMALL_GRAPH = 600
 
 class Builder:
     def __init__(self, materializer: Materializer, say: Callable[[str], None] = _say_default,
-                 verbose: bool | None = None, batch: bool | None = None) -> None:
+                 verbose: bool | None = None, batch: bool | None = None,
+                 nocache: bool | None = None) -> None:
         self.materializer = materializer
         self.say = say
-        self.verbose = bool(os.environ.get("WAKE_VERBOSE")) if verbose is None else verbose
+        # Every line of the build's output, not only its steps (`wake build --verbose`).
+        self.verbose = env_flag("WAKE_VERBOSE") if verbose is None else verbose
         # Build without Docker's layer cache (a truly cold build; benchmarks use it).
-        self.nocache = bool(os.environ.get("WAKE_NO_CACHE"))
+        self.nocache = env_flag("WAKE_NO_CACHE") if nocache is None else nocache
         self._index: EngineIndex | None = None
         self._batch = batch  # None: decide on first use
         self._missing: set[str] = set()  # tags inspected and not found
@@ -195,13 +202,18 @@ class Builder:
         node = mat.stage.id
         self.say(f"building {node} -> {mat.tag}")
 
-        def on_line(line: str) -> None:
-            # Step lines are the progress; LABEL steps are wake's own bookkeeping.
-            if self.verbose or (line.startswith("Step ") and " : LABEL " not in line):
-                self.say(f"  | {line}")
-
+        # A long step says it is alive, on the stream `say` prints to (a status line on a
+        # terminal, a line every 10 s elsewhere); a `say` of unknown destination gets lines.
+        stream = self.say.stream if isinstance(self.say, Printer) else None
         # Spool the context to disk: app trees can be large.
-        with tempfile.TemporaryFile() as context:
+        with tempfile.TemporaryFile() as context, StepProgress(self.say, stream) as progress:
+
+            def on_line(line: str) -> None:
+                progress.feed(line)
+                # Step lines are the progress; LABEL steps are wake's own bookkeeping.
+                if self.verbose or (line.startswith("Step ") and " : LABEL " not in line):
+                    progress.say(f"  | {line}")
+
             mat.write_context(context)
             context.seek(0)
             self.materializer.client.build(context, mat.tag, node, on_line,
@@ -210,10 +222,6 @@ class Builder:
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")
             registry.push(self.materializer.client, reg, mat.tag)
-
-
-def stderr_say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _created(stamp: str) -> int:

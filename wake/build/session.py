@@ -30,6 +30,9 @@ class Session:
     # long a deploy waits for another's lock (`wake deploy --wait`).
     results: dict[str, Any] = field(default_factory=dict)
     deploy_wait: float = 0.0
+    # `wake build --verbose / --no-cache`; None: $WAKE_VERBOSE / $WAKE_NO_CACHE decide.
+    verbose: bool | None = None
+    nocache: bool | None = None
 
     @cached_property
     def settings(self) -> Settings:
@@ -49,7 +52,7 @@ class Session:
 
     @cached_property
     def builder(self) -> Builder:
-        return Builder(self.materializer)
+        return Builder(self.materializer, verbose=self.verbose, nocache=self.nocache)
 
 
 def quiet_builder(session: Session) -> Builder:

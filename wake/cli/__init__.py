@@ -115,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--continue", "-k", dest="keep_going", action="store_true",
                    help="after a failed stage, build every stage that does not need it; "
                         "list the failures at the end (exit 1)")
+    # default None, not False: without the flag, $WAKE_VERBOSE / $WAKE_NO_CACHE decide
+    p.add_argument("--verbose", "-v", action="store_true", default=None,
+                   help="print every line of the build output, not only its steps "
+                        "(else $WAKE_VERBOSE)")
+    p.add_argument("--no-cache", action="store_true", default=None,
+                   help="build without Docker's layer cache (else $WAKE_NO_CACHE)")
     build_options(p)
 
     p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why; and "

@@ -88,12 +88,15 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from ..build.session import Session
     from ..run import run_doit
 
     settings.load(_overrides(args))  # fail early, before doit starts
+    session = Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())),
+                      verbose=args.verbose, nocache=args.no_cache)
     targets = [f"build:{app}" for app in args.apps] or ["build"]
     options = ["--continue"] if args.keep_going else []
-    return run_doit(["run", *options, *targets], args.apps, _overrides(args))
+    return run_doit(["run", *options, *targets], args.apps, _overrides(args), session=session)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from ..build.progress import Printer
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str | None]:
@@ -19,9 +20,7 @@ def _session(args: argparse.Namespace) -> Any:
     return Session(only=tuple(args.apps), overrides=tuple(sorted(_overrides(args).items())))
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _stdout(line: str) -> None:
-    print(line, flush=True)
+# Printers, not plain functions: a build they report on knows their stream, and shows a
+# long step's progress there.
+_stderr = Printer(stderr=True)
+_stdout = Printer()
