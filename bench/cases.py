@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,32 +120,3 @@ def hashing(runs: int) -> list[Row]:
         Row("tree hashing, cold cache (10,000 files)", "wake (read every file)", cold,
             "sha256sum of every file (the read floor)", sha),
     ]
-
-
-def incremental(runs: int, url: str) -> list[Row]:
-    site = _site(url)
-    config = site.parent / "bestsiteever" / "config.ru"
-    original = config.read_text()
-    doit(site, "build:bestsiteever")
-
-    def edit() -> None:
-        config.write_text(original + f"# bench edit {uuid.uuid4().hex}\n")
-
-    try:
-        changed = median_time(lambda: doit(site, "build:bestsiteever"), runs, setup=edit)
-    finally:
-        config.write_text(original)
-
-    def cold_setup() -> None:
-        # New platform keys (a nonce) and no layer cache: every stage from scratch.
-        target = WORK / "cold-platforms"
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(ROOT / "platforms" / "ruby", target / "ruby")
-        with open(target / "ruby" / "platform.toml", "a") as handle:
-            handle.write(f"\n# bench nonce {uuid.uuid4().hex}\n")
-
-    cold_env = {"WAKE_PLATFORMS_PATH": str(WORK / "cold-platforms"), "WAKE_NO_CACHE": "1"}
-    cold = median_time(lambda: doit(site, "build:bestsiteever", env=cold_env),
-                       max(1, runs // 2), setup=cold_setup)
-    return [Row("incremental rebuild, bestsiteever (one app file changed)",
-                "doit build:bestsiteever", changed, "cold build of all 7 stages", cold)]

@@ -7,4 +7,6 @@ WAKE_TEST_PACKAGES=1 source scripts/ensure-env.sh
 trap stop_dockerd_if_started EXIT
 
 wake base bootstrap
+# Debian 13 (trixie): the newer language versions (Python 3.13, Node 20, ...) some tests ask for.
+wake base bootstrap --suite trixie
 python -m pytest "$@"

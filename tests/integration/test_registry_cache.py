@@ -20,7 +20,7 @@ from wake.build.session import Session
 from .conftest import build, free_port, make_workspace, wait_for
 
 PYTHON_STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release",
-                 "build:python-hello:app-compile", "build:python-hello:app-release",
+                 "build:python-hello:app-deps", "build:python-hello:app-compile", "build:python-hello:app-release",
                  "build:python-hello:release-web"}
 
 
@@ -114,3 +114,21 @@ def test_empty_engine_pulls_every_stage_from_the_registry(
 
     # And with the images now local, a third run neither pulls nor builds.
     assert set(build(workspace).values()) == {"reused"}
+
+    # A source edit on an empty engine (a fresh CI machine): the dependencies are pulled,
+    # not reinstalled; only what holds the source builds.
+    order = ("release", "app-release", "app-compile", "app-deps", "platform-release",
+             "platform-compile")  # children before the images they are built on
+    for image in sorted(second_engine.images.list(filters={"label": "wake.key"}),
+                        key=lambda i: order.index(i.labels["wake.kind"])):
+        second_engine.images.remove(image.id, force=True)
+    assert not second_engine.images.list(filters={"label": "wake.key"})
+    app_py = workspace.parent / "python-hello" / "app.py"
+    app_py.write_text(app_py.read_text() + "\n# edited on a laptop\n")
+    edited = build(workspace)
+    assert edited == {"platform:python-3.11-compile": "pulled",
+                      "platform:python-3.11-release": "pulled",
+                      "build:python-hello:app-deps": "pulled",
+                      "build:python-hello:app-compile": "built",
+                      "build:python-hello:app-release": "pulled",
+                      "build:python-hello:release-web": "built"}

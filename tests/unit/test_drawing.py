@@ -56,7 +56,9 @@ def test_one_node_per_task_with_its_state(graph) -> None:  # type: ignore[no-unt
 
 def test_edges_show_from_and_copies(graph) -> None:  # type: ignore[no-untyped-def]
     dot = drawing.to_dot(graph, steps_for(graph, {}))
-    assert ('"platform:ruby-3.1-compile" -> "build:bestsiteever:app-compile" [style=solid'
+    assert ('"platform:ruby-3.1-compile" -> "build:bestsiteever:app-deps" [style=solid'
+            in dot)
+    assert ('"build:bestsiteever:app-deps" -> "build:bestsiteever:app-compile" [style=solid'
             in dot)
     assert ('"build:bestsiteever:app-compile" -> "build:bestsiteever:release-web" '
             '[style=dashed' in dot)
@@ -74,8 +76,9 @@ def test_apps_are_grouped_per_platform(graph) -> None:  # type: ignore[no-untype
 
 @pytest.mark.parametrize(("depth", "kinds"), [
     (1, {"platform-compile", "platform-release"}),
-    (2, {"platform-compile", "platform-release", "app-compile", "app-release"}),
-    (3, {"platform-compile", "platform-release", "app-compile", "app-release", "release"}),
+    (2, {"platform-compile", "platform-release", "app-deps", "app-compile", "app-release"}),
+    (3, {"platform-compile", "platform-release", "app-deps", "app-compile", "app-release",
+         "release"}),
 ])
 def test_depth_narrows_the_picture(graph, depth: int, kinds: set[str]) -> None:  # type: ignore[no-untyped-def]
     nodes = dot_nodes(drawing.to_dot(graph, steps_for(graph, {}), depth))

@@ -34,9 +34,10 @@ def two_ruby_apps(tmp_path: Path) -> Workspace:
     return workspace.load(ws / "wake.toml")
 
 
-SHOP_NODES = {"build:shop:app-compile", "build:shop:app-release", "build:shop:release-web",
-              "build:shop:release-worker", "build:shop:release-nightly"}
-BLOG_NODES = {"build:blog:app-compile", "build:blog:app-release", "build:blog:release-web"}
+SHOP_NODES = {"build:shop:app-deps", "build:shop:app-compile", "build:shop:app-release",
+              "build:shop:release-web", "build:shop:release-worker", "build:shop:release-nightly"}
+BLOG_NODES = {"build:blog:app-deps", "build:blog:app-compile", "build:blog:app-release",
+              "build:blog:release-web"}
 RUBY_NODES = {"platform:ruby-3.1-compile", "platform:ruby-3.1-release"}
 
 
@@ -49,7 +50,7 @@ def test_apps_of_one_platform_share_the_platform_nodes(two_ruby_apps: Workspace)
     graph = stages.build_graph(two_ruby_apps)
     assert sorted(n for n in graph if n.startswith("platform:")) == sorted(RUBY_NODES)
     assert set(graph.successors("platform:ruby-3.1-compile")) == {
-        "build:shop:app-compile", "build:blog:app-compile"}
+        "build:shop:app-deps", "build:blog:app-deps"}
     assert set(graph.successors("platform:ruby-3.1-release")) == {
         "build:shop:app-release", "build:blog:app-release"}
 
@@ -58,13 +59,15 @@ def test_edges(two_ruby_apps: Workspace) -> None:
     graph = stages.build_graph(two_ruby_apps)
     expected = set()
     for app, units in (("shop", ("web", "worker", "nightly")), ("blog", ("web",))):
-        expected |= {("platform:ruby-3.1-compile", f"build:{app}:app-compile", "from"),
+        expected |= {("platform:ruby-3.1-compile", f"build:{app}:app-deps", "from"),
+                     (f"build:{app}:app-deps", f"build:{app}:app-compile", "from"),
                      ("platform:ruby-3.1-release", f"build:{app}:app-release", "from")}
         for unit in units:
             expected |= {(f"build:{app}:app-release", f"build:{app}:release-{unit}", "from"),
                          (f"build:{app}:app-compile", f"build:{app}:release-{unit}", "copies")}
     assert {(u, v, d["relation"]) for u, v, d in graph.edges(data=True)} == expected
-    assert graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-compile")
+    assert graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-deps")
+    assert not graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-compile")
     assert not graph.has_edge("platform:ruby-3.1-compile", "build:shop:app-release")
     assert not graph.has_edge("build:shop:app-compile", "build:blog:release-web")
 
@@ -76,8 +79,11 @@ def test_stage_definitions(two_ruby_apps: Workspace) -> None:
     assert compile_.repository == "wake-platform/ruby-3.1-compile"
     release = stages.stage(graph, "platform:ruby-3.1-release")
     assert release.repository == "wake-platform/ruby-3.1-release"
+    deps = stages.stage(graph, "build:shop:app-deps")
+    assert (deps.kind, deps.parent, deps.repository) == (
+        "app-deps", "platform:ruby-3.1-compile", "wake/shop/app-deps")
     app_compile = stages.stage(graph, "build:shop:app-compile")
-    assert app_compile.parent == "platform:ruby-3.1-compile"
+    assert app_compile.parent == "build:shop:app-deps"
     assert app_compile.repository == "wake/shop/app-compile"
     assert app_compile.app is not None and app_compile.app.name == "shop"
     web = stages.stage(graph, "build:shop:release-web")
@@ -122,8 +128,8 @@ def test_apps_of_two_platforms_get_their_own_platform_nodes(tmp_path: Path) -> N
     assert sorted(n for n in graph if n.startswith("platform:")) == [
         "platform:python-3.11-compile", "platform:python-3.11-release",
         "platform:ruby-3.1-compile", "platform:ruby-3.1-release"]
-    assert list(graph.successors("platform:python-3.11-compile")) == ["build:api:app-compile"]
-    assert list(graph.successors("platform:ruby-3.1-compile")) == ["build:shop:app-compile"]
+    assert list(graph.successors("platform:python-3.11-compile")) == ["build:api:app-deps"]
+    assert list(graph.successors("platform:ruby-3.1-compile")) == ["build:shop:app-deps"]
 
 
 def test_task_name_helpers() -> None:

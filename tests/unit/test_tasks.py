@@ -31,7 +31,8 @@ def test_task_names_read_naturally() -> None:
             "platform:node-18-compile", "platform:python-3.11-release"} <= set(tasks)
     assert tasks["build:bestsiteever:release-web"]["task_dep"] == [
         "build:bestsiteever:app-compile", "build:bestsiteever:app-release"]
-    assert tasks["build:bestsiteever:app-compile"]["task_dep"] == ["platform:ruby-3.1-compile"]
+    assert tasks["build:bestsiteever:app-compile"]["task_dep"] == ["build:bestsiteever:app-deps"]
+    assert tasks["build:bestsiteever:app-deps"]["task_dep"] == ["platform:ruby-3.1-compile"]
     assert tasks["build:bestsiteever"]["actions"] is None
     assert "build:bestsiteever:release-worker" in tasks["build:bestsiteever"]["task_dep"]
 
@@ -41,7 +42,7 @@ def test_doit_list_and_info_work_on_the_repository_workspace() -> None:
     assert listed.returncode == 0, listed.stderr
     assert "build:bestsiteever:app-compile" in listed.stdout
     assert "platform:ruby-3.1-compile" in listed.stdout
-    info = doit("info", "build:bestsiteever:app-compile")
+    info = doit("info", "build:bestsiteever:app-deps")
     assert info.returncode in (0, 1), info.stderr  # 1: doit's "not up to date"
     assert "platform:ruby-3.1-compile" in info.stdout  # its task_dep
     assert "Traceback" not in info.stderr

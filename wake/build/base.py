@@ -112,6 +112,28 @@ def machine_mirror(sources: Path = DEB822_SOURCES, legacy: Path = LEGACY_SOURCES
                     "pass --mirror URL")
 
 
+def mirror_for(suite: str) -> str:
+    """The machine's mirror for `suite`; for a suite the machine does not use itself (a
+    bookworm machine making a trixie base), the mirror of its own suite: a Debian mirror
+    serves every suite."""
+    try:
+        return machine_mirror(suite=suite)
+    except WakeError:
+        own = _own_suite()
+        if own == suite:
+            raise
+        return machine_mirror(suite=own)
+
+
+def _own_suite() -> str:
+    try:
+        text = Path("/etc/os-release").read_text()
+    except OSError:
+        return DEFAULT_SUITE
+    found = re.search(r"^VERSION_CODENAME=(\S+)$", text, re.MULTILINE)
+    return found[1].strip('"') if found else DEFAULT_SUITE
+
+
 def bootstrap(engine: Engine, image: str, mirror: str | None = None,
               suite: str | None = None, force: bool = False,
               say: Callable[[str], None] = print) -> BootstrapResult:
@@ -124,7 +146,7 @@ def bootstrap(engine: Engine, image: str, mirror: str | None = None,
             return BootstrapResult(image=image, image_id=str(existing["Id"]), created=False)
         say(f"base image {image} {why}; making it again")
     suite = suite or suite_for(image)
-    mirror = mirror or machine_mirror(suite=suite)
+    mirror = mirror or mirror_for(suite)
     if shutil.which("debootstrap") is None:
         raise WakeError("debootstrap is not installed; apt-get install debootstrap "
                         "(scripts/ensure-env.sh does)")

@@ -33,8 +33,8 @@ DEPLOY_STYLES = {
 }
 # app -> (state, tooltip text)
 Deploys = dict[str, tuple[str, str]]
-LEVELS = {stages.PLATFORM_COMPILE: 1, stages.PLATFORM_RELEASE: 1, stages.APP_COMPILE: 2,
-          stages.APP_RELEASE: 2, stages.RELEASE: 3}
+LEVELS = {stages.PLATFORM_COMPILE: 1, stages.PLATFORM_RELEASE: 1, stages.APP_DEPS: 2,
+          stages.APP_COMPILE: 2, stages.APP_RELEASE: 2, stages.RELEASE: 3}
 
 
 def state_of(step: Step) -> str:

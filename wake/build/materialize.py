@@ -24,6 +24,7 @@ from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inp
 from .platforms import SOURCE_DATE_EPOCH, Platform, builtin_dir, docker_quote
 from .stages import (
     APP_COMPILE,
+    APP_DEPS,
     APP_RELEASE,
     PLATFORM_COMPILE,
     PLATFORM_RELEASE,
@@ -38,6 +39,7 @@ CA_FILE = "wake-ca-bundle.pem"
 TEMPLATES = {
     PLATFORM_COMPILE: ("platform-compile.Dockerfile.j2", "build.sh", "platform.toml"),
     PLATFORM_RELEASE: ("platform-release.Dockerfile.j2", "platform.toml"),
+    APP_DEPS: ("app-deps.Dockerfile.j2",),
     APP_COMPILE: ("app-compile.Dockerfile.j2",),
     APP_RELEASE: ("app-release.Dockerfile.j2",),
     RELEASE: ("release.Dockerfile.j2", "run.sh.j2"),
@@ -228,20 +230,26 @@ class Materializer:
         assert parent is not None and s.app is not None
         base = {"parent": parent.tag, "app": s.app.manifest}
         inputs = {"parent": parent.key}
-        if s.kind == APP_COMPILE:
+        if s.kind in (APP_DEPS, APP_COMPILE):
             tree = hash_tree(s.app.root, self.cache, exclude=EXCLUDED_APP_FILES)
             if not tree:
                 raise WakeError(f"app {s.app.name}: {s.app.root} has no files to build")
-            inputs.update({f"file:app/{f.path}": f.digest for f in tree})
-            packages = self._aptfile(s.app.root)
-            inputs["aptfile"] = sha256(json.dumps(packages))
             manifest = s.app.manifest
-            if manifest.build:
-                inputs["manifest:build"] = manifest.build
-            if manifest.build_env:
-                inputs["manifest:build_env"] = json.dumps(manifest.build_env)
-            return self._finish(s, "app-compile.Dockerfile.j2",
-                                {**base, "apt_packages": packages}, inputs, tree=tuple(tree))
+            if s.kind == APP_DEPS:
+                # Only the dependency files: their content alone decides this stage.
+                tree = [f for f in tree if s.platform.is_dependency_file(f.path)]
+                packages = self._aptfile(s.app.root)
+                inputs["aptfile"] = sha256(json.dumps(packages))
+                if manifest.build_env:
+                    inputs["manifest:build_env"] = json.dumps(manifest.build_env)
+                context = {**base, "apt_packages": packages, "dependency_files": bool(tree)}
+                template = "app-deps.Dockerfile.j2"
+            else:
+                if manifest.build:
+                    inputs["manifest:build"] = manifest.build
+                context, template = base, "app-compile.Dockerfile.j2"
+            inputs.update({f"file:app/{f.path}": f.digest for f in tree})
+            return self._finish(s, template, context, inputs, tree=tuple(tree))
         if s.kind == APP_RELEASE:
             return self._app_release(s, base, inputs)
         assert s.kind == RELEASE and s.unit is not None and s.copies_from

@@ -30,9 +30,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 COMMON = "_common"
-STAGES = ("platform-compile", "platform-release", "app-compile", "app-release", "release")
+STAGES = ("platform-compile", "platform-release", "app-deps", "app-compile", "app-release",
+          "release")
 PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version", "versions",
-                 "version_files")
+                 "version_files", "dependency_files")
 # The mtime of every file in a build context, and SOURCE_DATE_EPOCH in compile stages:
 # fixed, so contexts do not depend on the checkout, and not 1970, which tools refuse
 # (zip files, hence wheels, cannot hold dates before 1980). 2000-01-01T00:00:00Z.
@@ -73,6 +74,9 @@ class Platform:
     # The language versions it offers, and the app files that ask for one (in order).
     versions: tuple[Version, ...] = ()
     version_files: tuple[str, ...] = ()
+    # Files at the app's root (globs) that decide its dependencies: the app-deps stage
+    # copies only these and runs deps.sh, so a source edit does not reinstall them.
+    dependency_files: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -113,13 +117,20 @@ class Platform:
                     return name
         return None
 
+    def is_dependency_file(self, path: str) -> bool:
+        """Whether an app file (relative path) is one the app-deps stage copies."""
+        return "/" not in path and any(fnmatch.fnmatchcase(path, pattern)
+                                       for pattern in self.dependency_files)
+
     def template_dirs(self) -> list[Path]:
         return [self.directory, builtin_dir() / COMMON]
 
     def files(self) -> dict[str, bytes]:
         """Non-template files of the platform that go into its compile image: build.sh,
-        and lib/* (helpers build.sh runs, at /opt/wake/lib/)."""
+        deps.sh (installs dependencies in app-deps) and lib/* (helpers, at /opt/wake/lib/)."""
         found = {"build.sh": (self.directory / "build.sh").read_bytes()}
+        if (self.directory / "deps.sh").is_file():
+            found["deps.sh"] = (self.directory / "deps.sh").read_bytes()
         lib = self.directory / "lib"
         if lib.is_dir():
             for path in sorted(lib.iterdir()):
@@ -146,6 +157,7 @@ class Platform:
             "env": {"compile": self.compile_env, "release": self.release_env},
             "source_date_epoch": SOURCE_DATE_EPOCH,
             "has_lib": (self.directory / "lib").is_dir(),
+            "has_deps": (self.directory / "deps.sh").is_file(),
         }
 
 
@@ -246,6 +258,7 @@ def _load_one(directory: Path) -> Platform:
         version_stage=str(version.get("stage", "platform-release")),
         versions=_versions(data.get("versions"), problems),
         version_files=strings(data.get("version_files", []), "version_files"),
+        dependency_files=strings(data.get("dependency_files", []), "dependency_files"),
     )
     for name in platform.version_files:
         if name not in versions_mod.READERS:

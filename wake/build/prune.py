@@ -26,7 +26,7 @@ from .session import Session
 KEY_LABEL = "wake.key"
 NO_TAG = "<none>:<none>"
 # Images built on another go first, so the parent's layers are freed in the same run.
-REMOVAL_ORDER = (stages.RELEASE, stages.APP_RELEASE, stages.APP_COMPILE,
+REMOVAL_ORDER = (stages.RELEASE, stages.APP_RELEASE, stages.APP_COMPILE, stages.APP_DEPS,
                  stages.PLATFORM_RELEASE, stages.PLATFORM_COMPILE)
 
 

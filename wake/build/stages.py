@@ -18,6 +18,7 @@ from .workspace import App, Workspace
 
 PLATFORM_COMPILE = "platform-compile"
 PLATFORM_RELEASE = "platform-release"
+APP_DEPS = "app-deps"
 APP_COMPILE = "app-compile"
 APP_RELEASE = "app-release"
 RELEASE = "release"
@@ -62,11 +63,15 @@ def app_task(app: str, short: str) -> str:
 
 
 def app_stages(app: App) -> list[StageDef]:
+    deps_id = app_task(app.name, APP_DEPS)
     compile_id = app_task(app.name, APP_COMPILE)
     release_id = app_task(app.name, APP_RELEASE)
     stages = [
-        StageDef(compile_id, APP_COMPILE, app.platform, app,
+        # The dependencies alone (keyed by the dependency files), so a source edit
+        # reuses them - here from the engine, on a fresh machine from the registry.
+        StageDef(deps_id, APP_DEPS, app.platform, app,
                  parent=platform_task(app.platform.ident, PLATFORM_COMPILE)),
+        StageDef(compile_id, APP_COMPILE, app.platform, app, parent=deps_id),
         StageDef(release_id, APP_RELEASE, app.platform, app,
                  parent=platform_task(app.platform.ident, PLATFORM_RELEASE)),
     ]

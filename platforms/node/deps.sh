@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs a Node.js app's dependencies in /opt/app/node_modules (app-deps stage), from
+# package.json and its lock file alone. The lock file decides the package manager:
+# package-lock.json / npm-shrinkwrap.json (npm ci), yarn.lock (Yarn, frozen),
+# pnpm-lock.yaml (pnpm, frozen); without one, npm install. Development dependencies
+# are installed too (builds need them); build.sh prunes them after the build.
+set -eu
+cd /opt/app
+
+if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
+    echo "wake: npm ci"
+    npm ci --include=dev
+elif [ -f yarn.lock ]; then
+    if grep -q '^__metadata:' yarn.lock; then
+        # Yarn 2+ (berry), from the npm registry (its own download site may be closed).
+        echo "wake: yarn install --immutable (Yarn berry)"
+        npm install -g --no-audit @yarnpkg/cli-dist@4 >/dev/null
+        yarn install --immutable
+    else
+        echo "wake: yarn install --frozen-lockfile (Yarn 1)"
+        npm install -g --no-audit yarn@1 >/dev/null
+        yarn install --frozen-lockfile --production=false --non-interactive
+    fi
+elif [ -f pnpm-lock.yaml ]; then
+    # The lock file's format says which pnpm wrote it: 9.0 -> pnpm 9, 6.x -> pnpm 8.
+    major=$(sed -n "s/^lockfileVersion: *'\{0,1\}\([0-9]*\).*/\1/p" pnpm-lock.yaml)
+    pnpm=$([ "${major:-9}" -ge 9 ] && echo 9 || echo 8)
+    echo "wake: pnpm install --frozen-lockfile (pnpm $pnpm)"
+    npm install -g --no-audit "pnpm@$pnpm" >/dev/null
+    pnpm install --frozen-lockfile --prod=false
+else
+    echo "wake: npm install (no lock file: versions are resolved now)"
+    npm install --include=dev
+fi
+rm -rf /root/.npm /root/.cache /usr/local/share/.cache
