@@ -138,7 +138,7 @@ def test_locked_versions_are_the_ones_in_the_image(built: tuple[Path, dict[str, 
         try:
             container.reload()
             port = int(container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])
-            wait_for(lambda: _get(port, "/_health")[0] == 200, timeout=60, what=name)
+            wait_for(lambda p=port: _get(p, "/_health")[0] == 200, timeout=60, what=name)
             assert pin in _get(port, "/")[1], name
         finally:
             container.remove(force=True)
