@@ -20,8 +20,8 @@ from wake.build.session import Session
 from .conftest import build, free_port, make_workspace, wait_for
 
 PYTHON_STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release",
-                 "build:python-hello:app-deps", "build:python-hello:app-compile", "build:python-hello:app-release",
-                 "build:python-hello:release-web"}
+                 "build:python-hello:app-deps", "build:python-hello:app-compile",
+                 "build:python-hello:app-release", "build:python-hello:release-web"}
 
 
 @pytest.fixture
