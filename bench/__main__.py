@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import cases, deploys, incremental, scale, support
 
-CASES = ("noop", "hashing", "incremental", "scale", "profile", "deploy")
+CASES = ("noop", "hashing", "incremental", "sizes", "scale", "profile", "deploy")
 RESULTS = support.ROOT / "bench" / "RESULTS.md"
 
 
@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             say("one file edited: wake vs a lock-file-first Dockerfile, warm and fresh "
                 "engines (minutes) ...")
             rows += incremental_rows(incremental.measure(args.runs))
+        if "sizes" in chosen:
+            say("release image sizes beside the same base + runtime packages by hand ...")
+            sections.append("## Image sizes\n\n" + measured + sizes.table(sizes.measure(url)))
         if "deploy" in chosen:
             say("deploys: a no-op beside docker-compose, then one-file rollouts ...")
             noop, rollouts = deploys.deploy(args.runs, url, {"WAKE_HOME": user_home})

@@ -99,6 +99,7 @@ class Container:
     ports: dict[int, int] = field(default_factory=dict)  # container port -> host port
     started_at: str = ""  # RFC 3339, as the engine says
     image_id: str = ""
+    exit_code: int | None = None  # once it has exited
 
 
 def _container(c: Any) -> Container:
@@ -111,7 +112,9 @@ def _container(c: Any) -> Container:
     return Container(str(c.id), str(c.name), str(attrs["Config"]["Image"]), str(c.status),
                      dict(attrs["Config"].get("Labels") or {}), ports,
                      str((attrs.get("State") or {}).get("StartedAt", "")),
-                     str(attrs.get("Image", "")))
+                     str(attrs.get("Image", "")),
+                     int(attrs["State"]["ExitCode"]) if str(c.status) in ("exited", "dead")
+                     and "ExitCode" in (attrs.get("State") or {}) else None)
 
 
 def connect(base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -382,7 +385,8 @@ class Engine:
             restart: bool = True, files: dict[str, bytes] | None = None,
             cpu: float | None = None, memory_mb: int | None = None,
             ports: dict[int, tuple[str, int | None]] | None = None,
-            log: tuple[str, dict[str, str]] | None = None) -> Container:
+            log: tuple[str, dict[str, str]] | None = None,
+            binds: dict[str, str] | None = None) -> Container:
         """Start a long-lived container `name` (replacing a leftover of that name):
         with tini as PID 1 (signals reach the process), restarted unless stopped, with
         cpu/memory limits, `ports` published on (host address, port or None for any free
@@ -402,6 +406,9 @@ class Engine:
             options["ports"] = {f"{inside}/tcp": outside for inside, outside in ports.items()}
         if log:
             options["log_config"] = {"Type": log[0], "Config": log[1]}
+        if binds:  # host path -> container path
+            options["volumes"] = {host: {"bind": inside, "mode": "rw"}
+                                  for host, inside in binds.items()}
         with self._translate(f"start {name}"):
             with suppress(docker.errors.NotFound):  # a leftover of a failed start
                 self._client.containers.get(name).remove(force=True)

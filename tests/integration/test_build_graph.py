@@ -35,15 +35,17 @@ from .conftest import (
 )
 
 RUBY = {"platform:ruby-3.1-compile", "platform:ruby-3.1-release"}
-SITE = ["build:bestsiteever:app-compile", "build:bestsiteever:app-release",
+SITE = ["build:bestsiteever:app-deps", "build:bestsiteever:app-compile",
+        "build:bestsiteever:app-release",
         "build:bestsiteever:release-web", "build:bestsiteever:release-worker",
         "build:bestsiteever:release-bust-caches"]
 SITE_RELEASES = {n for n in SITE if ":release-" in n}
 PYTHON = {"platform:python-3.11-compile", "platform:python-3.11-release",
-          "build:python-hello:app-compile", "build:python-hello:app-release",
+          "build:python-hello:app-deps", "build:python-hello:app-compile",
+          "build:python-hello:app-release",
           "build:python-hello:release-web"}
-NODE = {n.replace("python", "node") for n in PYTHON}
-GO = {n.replace("python", "go") for n in PYTHON}
+NODE = {n.replace("python-3.11", "node-18").replace("python", "node") for n in PYTHON}
+GO = {n.replace("python-3.11", "go-1.19").replace("python", "go") for n in PYTHON}
 OTHERS = PYTHON | NODE | GO
 EXAMPLE_APPS = ["bestsiteever", "python-hello", "node-hello", "go-hello"]
 
@@ -126,6 +128,19 @@ def test_app_file_change_rebuilds_app_compile_and_process_images(env: Env) -> No
     # app-release holds no app files (only Aptfile, repos, env), so it stays.
     assert changed(build(workspace)) == {"build:bestsiteever:app-compile"} | SITE_RELEASES
     assert "up to date" in explain("bestsiteever", "app-compile", {})
+
+
+def test_dependency_file_change_rebuilds_app_deps_and_what_is_built_on_it(env: Env) -> None:
+    """A source edit reuses app-deps (above); an edit of a dependency file rebuilds it."""
+    workspace = env.copy("deps-edit")
+    with open(workspace.parent / "python-hello" / "requirements.txt", "a") as handle:
+        handle.write("\n# a comment, still a change to the dependency file\n")
+    env.patch.setenv("WAKE_WORKSPACE", str(workspace))
+    why = explain("python-hello", "app-deps", {})
+    assert "will rebuild" in why and "changed app file requirements.txt" in why
+    assert changed(build(workspace)) == {"build:python-hello:app-deps",
+                                         "build:python-hello:app-compile",
+                                         "build:python-hello:release-web"}
 
 
 def test_process_run_change_rebuilds_only_that_process(env: Env) -> None:

@@ -22,7 +22,8 @@ from .conftest import HOST_CA, build, copy_platforms, make_workspace
 
 APP = ["python-hello"]
 STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release",
-          "build:python-hello:app-compile", "build:python-hello:app-release",
+          "build:python-hello:app-deps", "build:python-hello:app-compile",
+          "build:python-hello:app-release",
           "build:python-hello:release-web"}
 
 

@@ -14,8 +14,8 @@ from wake.build.session import Session
 from .conftest import build
 
 FILES = 3000
-STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release", "build:many:app-compile",
-          "build:many:app-release", "build:many:release-web"}
+STAGES = {"platform:python-3.11-compile", "platform:python-3.11-release", "build:many:app-deps",
+          "build:many:app-compile", "build:many:app-release", "build:many:release-web"}
 
 
 def many_files_app(folder: Path) -> Path:

@@ -11,6 +11,7 @@ import pytest
 from wake import engine
 from wake.build.platforms import load_all
 from wake.build.session import Session
+from wake.build.versions import numbers
 
 from .conftest import HOST_CA, TEST_LABEL
 
@@ -19,12 +20,15 @@ MARKERS = {"ruby": "config.ru", "python": "requirements.txt", "node": "package.j
            "go": "go.mod"}
 
 
-def platform_workspace(folder: Path, platform: str) -> Path:
+def platform_workspace(folder: Path, platform: str, version: str | None = None) -> Path:
     app = folder / f"min-{platform}"
     app.mkdir(parents=True)
     (app / MARKERS[platform]).write_text("{}\n" if platform == "node" else "\n")
-    (app / "manifest.json").write_text(json.dumps(
-        {"name": f"min-{platform}", "processes": {"web": {"run": "true"}}}))
+    manifest: dict[str, object] = {"name": f"min-{platform}",
+                                   "processes": {"web": {"run": "true"}}}
+    if version:
+        manifest["platform"] = f"{platform}@{version}"
+    (app / "manifest.json").write_text(json.dumps(manifest))
     (folder / "wake.toml").write_text(f'[[apps]]\npath = "min-{platform}"\n')
     return folder / "wake.toml"
 
@@ -33,14 +37,25 @@ def run(client: docker.DockerClient, image: str, command: list[str]) -> tuple[in
     return engine.connect().run_once(image, command, labels={TEST_LABEL: "1"})
 
 
-@pytest.mark.parametrize("platform", ["ruby", "python", "node", "go"])
+# Every version each platform offers (Debian 12's and 13's), checked against what runs.
+VERSIONS = [("ruby", "3.1"), ("ruby", "3.3"), ("python", "3.11"), ("python", "3.13"),
+            ("node", "18"), ("node", "20"), ("go", "1.19"), ("go", "1.24")]
+
+
+@pytest.mark.parametrize(("platform", "version"), VERSIONS)
 def test_platform_stages_build_and_run_the_language(
-        platform: str, tmp_path: Path, wake_env: Path, client: docker.DockerClient) -> None:
-    session = Session(workspace_file=platform_workspace(tmp_path, platform))
+        platform: str, version: str, tmp_path: Path, wake_env: Path,
+        client: docker.DockerClient) -> None:
+    from wake.build import base
+
+    spec = load_all()[platform]
+    offered = next(v for v in spec.versions if v.name == version)
+    base.bootstrap(engine.connect(), f"debian:{offered.suite}-slim")
+    session = Session(workspace_file=platform_workspace(tmp_path, platform, version))
     builder = session.builder
     images = {}
     for kind in ("compile", "release"):
-        node = f"platform:{platform}-{kind}"
+        node = f"platform:{platform}-{version}-{kind}"
         outcome = builder.ensure(node)
         assert outcome.action in ("built", "reused")
         images[kind] = outcome.tag
@@ -48,12 +63,15 @@ def test_platform_stages_build_and_run_the_language(
         assert labels["wake.key"].startswith(outcome.tag.rsplit(":", 1)[1])
         assert labels["wake.kind"] == f"platform-{kind}"
 
-    spec = load_all()[platform]
     where = "compile" if spec.version_stage == "platform-compile" else "release"
     code, output = run(client, images[where], list(spec.version_command))
     assert code == 0, output
-    assert {"ruby": "ruby ", "python": "Python 3.", "node": "v", "go": "go version go1."}[
-        platform] in output
+    # The version the platform says it offers is the one installed: its release line
+    # exactly, and no older than `full` says (Debian's security updates may be newer).
+    prefix = {"ruby": "ruby ", "python": "Python ", "node": "v", "go": "go version go"}
+    installed = output.split(prefix[platform], 1)[1].split()[0]
+    assert installed.startswith(f"{version}."), (offered, output)
+    assert numbers(installed) >= numbers(offered.full), (offered, output)
 
     # The release image has the runtime only: no compiler.
     code, output = run(client, images["release"],

@@ -162,13 +162,22 @@ def test_clean_rootfs_installs_docker_clean_and_removes_leftovers(tmp_path: Path
                  "var/cache/apt/archives/partial/x.deb",
                  "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
                  "var/lib/apt/lists/partial/y", "var/lib/apt/extended_states",
-                 "var/cache/apt/archives/lock", "etc/apt/apt.conf.d/01autoremove"):
+                 "var/cache/apt/archives/lock", "etc/apt/apt.conf.d/01autoremove",
+                 "usr/share/doc/bash/copyright", "usr/share/doc/bash/README.gz",
+                 "usr/share/man/man1/bash.1.gz", "usr/share/locale/de/LC_MESSAGES/bash.mo",
+                 "usr/share/info/bash.info.gz", "usr/share/zoneinfo/UTC"):
         (rootfs / name).parent.mkdir(parents=True, exist_ok=True)
         (rootfs / name).write_text("x")
     base.clean_rootfs(rootfs)
     left = sorted(p.relative_to(rootfs).as_posix() for p in rootfs.rglob("*") if p.is_file())
     assert left == ["etc/apt/apt.conf.d/01autoremove", "etc/apt/apt.conf.d/docker-clean",
-                    "var/cache/apt/archives/lock", "var/lib/apt/extended_states"]
+                    "etc/dpkg/dpkg.cfg.d/docker", "usr/share/doc/bash/copyright",
+                    "usr/share/zoneinfo/UTC", "var/cache/apt/archives/lock",
+                    "var/lib/apt/extended_states"]
+    slim = (rootfs / "etc/dpkg/dpkg.cfg.d/docker").read_text()
+    assert "path-exclude /usr/share/man/*\n" in slim
+    assert "path-include /usr/share/doc/*/copyright\n" in slim
+    assert not (rootfs / "usr/share/man/man1").exists()  # emptied folders go too
     config = (rootfs / "etc/apt/apt.conf.d/docker-clean").read_text()
     for line in ('Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";',
                  "DPkg::Post-Invoke {", "APT::Update::Post-Invoke {",

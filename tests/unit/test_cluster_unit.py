@@ -131,7 +131,10 @@ def _fake_consul() -> Any:
             {"Node": "h3", "Address": "10.213.0.4:8300", "Leader": False, "Voter": True},
             {"Node": "h4", "Address": "10.213.0.5:8300", "Leader": False, "Voter": False}]},
         ),
-        health=SimpleNamespace(service=service))
+        health=SimpleNamespace(service=service),
+        # The cron scheduler's lock: held by h2's scheduler.
+        kv=SimpleNamespace(get=lambda key: ("42", {"Key": key, "Value": b"h2",
+                                                   "ModifyIndex": 7, "Session": "s1"})))
 
 
 @pytest.fixture
@@ -173,6 +176,7 @@ def test_collect_reads_servers_hosts_and_services(fake_consul: list[str | None])
     assert got.down == ["h3", "h4", "wake-registry"]  # the critical registry counts too
     assert "connection refused" in status.render(got)
     assert got.encrypted and "gossip  encrypted" in status.render(got)
+    assert got.scheduler == "h2" and "wake-scheduler   scheduler active on h2" in status.render(got)
 
 
 @pytest.mark.parametrize(("stats", "encrypted"), [

@@ -78,12 +78,15 @@ class Request:
 
 
 def numbers(text: str) -> tuple[int, ...]:
-    """'3.13.5' -> (3, 13, 5); stops at the first part that is not a number."""
+    """'3.13.5' -> (3, 13, 5), '3.1.2p20' -> (3, 1, 2); stops where the numbers end."""
     out = []
     for part in re.split(r"[.\-+]", text.strip().lstrip("vV")):
-        if not part.isdigit():
+        digits = re.match(r"\d+", part)
+        if digits is None:
             break
-        out.append(int(part))
+        out.append(int(digits.group()))
+        if digits.end() != len(part):  # 2p20 (Ruby's patch level): 2, then stop
+            break
     return tuple(out)
 
 

@@ -41,6 +41,7 @@ from .cluster import (
     cmd_hosts_start,
     cmd_hosts_stop,
 )
+from .cron import cmd_cron
 from .deploy import (
     cmd_deploy,
     cmd_lock_break,
@@ -249,6 +250,11 @@ def parser() -> argparse.ArgumentParser:
     p = add("break", cmd_lock_break, "free an app's deploy lock (its holder's deploy can "
             "no longer move the current release); recorded in the app's history", lsub)
     p.add_argument("app")
+
+    p = add("cron", cmd_cron, "an app's cron jobs: schedule (UTC, in words too), last runs "
+            "with result and host, next slot; `wake cron run APP JOB` runs one now")
+    p.add_argument("words", nargs="+", metavar="APP | run APP JOB")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("status", cmd_status, "each app's current release and instances: host, "
             "address, health, uptime; whether the cluster matches the workspace")

@@ -44,6 +44,7 @@ from .provision import (
     register_host,
     register_services,
     remove_cluster_containers,
+    run_scheduler,
     run_service,
     trust_ca,
 )
@@ -87,7 +88,7 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             cert = tls.make(folder, f"wake cluster {name}", [layout.first.address])
             write_atomically(folder / GOSSIP_KEY_FILE, f"{key}\n".encode())
             for host in layout.hosts:
-                wanted = images.all() if host == layout.first else [images.consul]
+                wanted = images.all() if host == layout.first else images.every_host()
                 build.copy_images_to(engines[host.name], wanted, say)
             for host in layout.hosts:
                 say(f"{host.name}: starting Consul "
@@ -118,6 +119,9 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
                 "their checks")
             for service in (HOST_SERVICE, RSYSLOG_SERVICE, REGISTRY_SERVICE):
                 agent.wait_passing(service, HEALTH_TIMEOUT)
+            say("starting the cron scheduler on every host (one is active at a time)")
+            for host in layout.hosts:
+                run_scheduler(engines[host.name], layout, host, images.scheduler)
             cluster = clusters.add(
                 name, master, check=True,
                 servers=tuple(layout.consul_http(h) for h in layout.servers),

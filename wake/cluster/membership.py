@@ -41,6 +41,7 @@ from .provision import (
     forget_ca,
     register_host,
     remove_cluster_containers,
+    run_scheduler,
     run_service,
     trust_ca,
 )
@@ -169,7 +170,7 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
             try:
                 say(f"{host.name}: joining cluster {cluster.name} (datacenter "
                     f"{facts.datacenter}, servers {', '.join(facts.servers)})")
-                build.copy_images_to(engine, [images.consul], say)
+                build.copy_images_to(engine, images.every_host(), say)
                 try:
                     env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
                     container = run_service(engine, Layout(cluster.name, (host,)), host,
@@ -180,6 +181,8 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                     cpus, memory = engine.capacity()
                     register_host(host, cpus, memory)
                     agent.wait_passing(HOST_SERVICE, JOIN_TIMEOUT, node=host.name)
+                    run_scheduler(engine, Layout(cluster.name, (host,)), host,
+                                  images.scheduler)
                 except BaseException:
                     say(f"{host.name}: join failed; removing its agent")
                     _clean_host(engine, host, cluster.name, facts.registry, images.consul)

@@ -36,12 +36,26 @@ def agent_at(host: Host, timeout: float = 5.0) -> Agent:
 
 
 def run_service(engine: Engine, layout: Layout, host: Host, service: str, image: str,
-                env: dict[str, str], files: dict[str, bytes] | None = None) -> Container:
+                env: dict[str, str], files: dict[str, bytes] | None = None,
+                binds: dict[str, str] | None = None) -> Container:
     """A cluster service's container on the host's network, restarted unless stopped."""
     return engine.run(image, layout.container(service), host_network=True, env=env,
-                      hostname=host.name, files=files,
+                      hostname=host.name, files=files, binds=binds,
                       labels={LABEL_CLUSTER: layout.name, LABEL_SERVICE: service,
                               "wake.host": host.name})
+
+
+def run_scheduler(engine: Engine, layout: Layout, host: Host, image: str) -> Container:
+    """The cron scheduler on a host (docs/cron.md): it reaches the host's Consul agent and
+    every host's engine by their addresses; an engine on a unix socket (a local cluster)
+    is mounted in."""
+    binds = None
+    if host.docker.startswith("unix://"):
+        socket = host.docker.removeprefix("unix://")
+        binds = {socket: socket}
+    return run_service(engine, layout, host, "scheduler", image,
+                       {"WAKE_CONSUL": layout.consul_http(host), "WAKE_CLUSTER": layout.name,
+                        "WAKE_HOST": host.name}, binds=binds)
 
 
 def _helper(engine: Engine, image: str, script: str, env: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""wake's own cluster services (Consul, rsyslog, the registry) as wake apps.
+"""wake's own cluster services (Consul, rsyslog, the registry, the cron scheduler) as wake
+apps.
 
 The manifests live in `services/` (shipped in the wheel as `wake/services`). They are
 copied into `$WAKE_HOME/services/` together with this machine's consul binary and built
@@ -21,9 +22,12 @@ from ..settings import wake_home
 CONSUL = "wake-consul"
 RSYSLOG = "wake-rsyslog"
 REGISTRY = "wake-registry"
+SCHEDULER = "wake-scheduler"
 # app name -> its one process
-PROCESSES = {CONSUL: "agent", RSYSLOG: "master", REGISTRY: "registry"}
-FOLDERS = {CONSUL: "consul", RSYSLOG: "rsyslog", REGISTRY: "registry"}
+PROCESSES = {CONSUL: "agent", RSYSLOG: "master", REGISTRY: "registry",
+             SCHEDULER: "scheduler"}
+FOLDERS = {CONSUL: "consul", RSYSLOG: "rsyslog", REGISTRY: "registry",
+           SCHEDULER: "scheduler"}
 
 
 @cache
@@ -68,6 +72,12 @@ def materialize(home: Path | None = None) -> Path:
         if app == CONSUL:
             _sync_file(consul_binary(), dst / "bin" / "consul")
             wanted.add(Path("bin/consul"))
+        if app == SCHEDULER:  # the scheduler is wake's own code: the package, as it is
+            package = Path(__file__).resolve().parents[1]
+            for source in package.rglob("*.py"):
+                rel = Path("wake") / source.relative_to(package)
+                _sync_file(source, dst / rel)
+                wanted.add(rel)
         # Files removed from the source go from the copy too (they would change the key).
         for stale in [p for p in dst.rglob("*") if p.is_file()]:
             if stale.relative_to(dst) not in wanted:
@@ -85,9 +95,14 @@ class ServiceImages:
     consul: str
     rsyslog: str
     registry: str
+    scheduler: str
 
     def all(self) -> list[str]:
-        return [self.consul, self.rsyslog, self.registry]
+        return [self.consul, self.rsyslog, self.registry, self.scheduler]
+
+    def every_host(self) -> list[str]:
+        """What runs on every host (the first host runs all)."""
+        return [self.consul, self.scheduler]
 
 
 def build(say: Callable[[str], None] | None = None) -> ServiceImages:
@@ -101,4 +116,4 @@ def build(say: Callable[[str], None] | None = None) -> ServiceImages:
         builder.ensure(node)
     tags = {app: session.materializer.get(stages.app_task(app, f"release-{process}")).tag
             for app, process in PROCESSES.items()}
-    return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY])
+    return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY], tags[SCHEDULER])

@@ -18,6 +18,8 @@ from .clusters import Cluster
 from .hosts import Host
 from .layout import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
 
+SCHEDULER_LOCK = "wake/cron/leader"  # wake.cron.scheduler.LEADER_KEY
+
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 WORST = ("critical", "warning", "maintenance", "passing")
 # A leader election after a server is lost takes a few seconds; status waits it out.
@@ -62,6 +64,7 @@ class Status:
     hosts: list[HostStatus]
     services: list[ServiceStatus]
     encrypted: bool = False  # gossip between the agents
+    scheduler: str | None = None  # the host whose cron scheduler is active
 
     @property
     def down(self) -> list[str]:
@@ -138,9 +141,11 @@ def _read(cluster: Cluster, agent: Agent) -> Status:
             found_services.append(ServiceStatus(
                 name, entry["Node"]["Node"], f"{service['Address']}:{service['Port']}",
                 _worst(entry["Checks"]), output))
+    held = agent.kv_get(SCHEDULER_LOCK)
     return Status(cluster.name, agent.address, leader, servers,
                   sorted(found_hosts, key=lambda h: h.name), found_services,
-                  agent.gossip_encrypted())
+                  agent.gossip_encrypted(),
+                  held.value.decode("utf-8", "replace") if held and held.session else None)
 
 
 def render(status: Status) -> str:
@@ -160,6 +165,9 @@ def render(status: Status) -> str:
         extra = f"  {svc.output}" if svc.output else ""
         lines.append(f"  {svc.name:<16} {svc.health:<9} {svc.address:<22} on {svc.host}"
                      f"{extra}")
+    cron = (f"scheduler active on {status.scheduler}" if status.scheduler
+            else "no scheduler active (a standby takes over within 25 s)")
+    lines.append(f"  {'wake-scheduler':<16} {cron}")
     down = status.down
     lines += ["", f"down: {', '.join(down)}" if down else "all servers, hosts and services up"]
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from ..errors import UsageError, WakeError
 from . import converge, instances, placement, rollout
 from .instances import Instance
 from .lock import DeployLock
-from .release import ProcessRelease, Release, changes
+from .release import CronRelease, ProcessRelease, Release, changes
 from .store import Event, ReleaseStore
 from .target import Target
 
@@ -47,7 +47,13 @@ def desired(session: Session, app_name: str) -> Release:
         processes.append(ProcessRelease(
             p.name, mat.key, mat.tag, p.instances, p.cpu, p.memory, p.health_path,
             p.grace, p.deadline, p.stop_timeout))
-    return Release(app.name, tuple(processes), tuple(sorted(app.manifest.env_dict.items())))
+    jobs = []
+    for c in app.manifest.cron_jobs:
+        mat = session.materializer.get(stages.app_task(app.name, f"release-{c.name}"))
+        jobs.append(CronRelease(c.name, mat.key, mat.tag, c.schedule, c.cpu, c.memory,
+                                c.timeout))
+    return Release(app.name, tuple(processes), tuple(sorted(app.manifest.env_dict.items())),
+                   tuple(jobs))
 
 
 @dataclass
@@ -93,7 +99,8 @@ def _ensure_images(session: Session, release: Release) -> Release:
     """Build (or reuse, or pull from the build cache) the app's release images and what
     they come from; record their image ids."""
     graph = session.graph
-    wanted = {stages.app_task(release.app, f"release-{p.name}") for p in release.processes}
+    names = [p.name for p in release.processes] + [c.name for c in release.cron_jobs]
+    wanted = {stages.app_task(release.app, f"release-{name}") for name in names}
     needed = set(wanted)
     for node in wanted:
         needed |= nx.ancestors(graph, node)
@@ -108,6 +115,11 @@ def _ensure_images(session: Session, release: Release) -> Release:
         if attrs is None:
             raise WakeError(f"{p.image} is not in the engine after its build")
         release = release.with_process(replace(p, image_id=str(attrs["Id"])))
+    for c in release.cron_jobs:
+        attrs = engine.inspect(c.image)
+        if attrs is None:
+            raise WakeError(f"{c.image} is not in the engine after its build")
+        release = release.with_cron_job(replace(c, image_id=str(attrs["Id"])))
     return release
 
 
@@ -157,6 +169,10 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
             for p in record.processes:
                 record = record.with_process(replace(p, digest=p.digest or
                                                      target.push(build, p)))
+            # The scheduler's hosts pull cron jobs' images by digest too.
+            for c in record.cron_jobs:
+                record = record.with_cron_job(replace(c, digest=c.digest or
+                                                      target.push(build, c)))
         converge.repair(target, app, say)
         everyone = instances.instances(target.agent)
         steps = plan(target, record, everyone)

@@ -55,10 +55,32 @@ class ProcessRelease:
 
 
 @dataclass(frozen=True)
+class CronRelease:
+    """One cron job of a release: its image and how the cluster's scheduler runs it."""
+
+    name: str
+    stage_key: str  # the key of build:<app>:release-<name>
+    image: str
+    schedule: str  # five cron fields, UTC
+    cpu: float
+    memory: int  # MB
+    timeout: int  # seconds a run may take
+    image_id: str = ""
+    digest: str = ""
+
+    def decided(self) -> dict[str, Any]:
+        data = asdict(self)
+        for known_later in ("image", "image_id", "digest"):
+            data.pop(known_later)
+        return data
+
+
+@dataclass(frozen=True)
 class Release:
     app: str
     processes: tuple[ProcessRelease, ...]
     env: tuple[tuple[str, str], ...] = ()
+    cron_jobs: tuple[CronRelease, ...] = ()
     # The record: filled in by the deploy.
     deployed_by: str = ""
     deployed_from: str = ""  # the machine
@@ -70,8 +92,10 @@ class Release:
 
     @property
     def id(self) -> str:
-        decided = {"app": self.app, "env": dict(self.env),
-                   "processes": {p.name: p.decided() for p in self.processes}}
+        decided: dict[str, Any] = {"app": self.app, "env": dict(self.env),
+                                   "processes": {p.name: p.decided() for p in self.processes}}
+        if self.cron_jobs:  # absent otherwise: ids of apps without cron jobs stay as they were
+            decided["cron_jobs"] = {c.name: c.decided() for c in self.cron_jobs}
         canonical = json.dumps(decided, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -89,6 +113,13 @@ class Release:
         return replace(self, processes=tuple(updated if p.name == updated.name else p
                                              for p in self.processes))
 
+    def cron_job(self, name: str) -> CronRelease | None:
+        return next((c for c in self.cron_jobs if c.name == name), None)
+
+    def with_cron_job(self, updated: CronRelease) -> Release:
+        return replace(self, cron_jobs=tuple(updated if c.name == updated.name else c
+                                             for c in self.cron_jobs))
+
     def to_json(self) -> str:
         data = asdict(self)
         data["id"] = self.id
@@ -100,10 +131,12 @@ class Release:
         try:
             data = json.loads(text)
             processes = tuple(ProcessRelease(**p) for p in data.pop("processes"))
+            cron_jobs = tuple(CronRelease(**c) for c in data.pop("cron_jobs", ()))
             data.pop("id", None)
             env = tuple(sorted((str(k), str(v)) for k, v in data.pop("env").items()))
             changes = tuple(data.pop("changes", ()))
-            return cls(processes=processes, env=env, changes=changes, **data)
+            return cls(processes=processes, env=env, changes=changes, cron_jobs=cron_jobs,
+                       **data)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise WakeError(f"{where}: not a release record wake can read ({exc}); was it "
                             "written by a newer wake?") from None
@@ -126,6 +159,14 @@ def changes(old: Release | None, new: Release) -> tuple[str, ...]:
             if getattr(was, attr) != getattr(p, attr):
                 found.append(f"{p.name}: {attr} {getattr(was, attr)} -> {getattr(p, attr)}")
     found += [f"{name}: removed" for name in sorted(before)]
+    jobs = {c.name: c for c in old.cron_jobs}
+    for c in new.cron_jobs:
+        was_job = jobs.pop(c.name, None)
+        if was_job is None:
+            found.append(f"cron {c.name}: new")
+        elif was_job.decided() != c.decided():
+            found.append(f"cron {c.name}: changed")
+    found += [f"cron {name}: removed" for name in sorted(jobs)]
     if dict(old.env) != dict(new.env):
         found.append("env changed")
     return tuple(found) or ("same as before",)

@@ -21,7 +21,7 @@ from ..engine import Engine
 from ..errors import WakeError
 from . import instances
 from .instances import HostInfo
-from .release import ProcessRelease
+from .release import CronRelease, ProcessRelease
 
 ENGINE_TIMEOUT = 30.0  # seconds for one answer of a host's engine (streams: per read)
 BASE_REPOSITORY = "wake-base"  # the base image in a cluster's registry (stage keys use it)
@@ -85,7 +85,7 @@ class Target:
             self._identities[host] = self.engine(host).identity()
         return self._identities[host] == self._identities["build"]
 
-    def push(self, build: Engine, process: ProcessRelease) -> str:
+    def push(self, build: Engine, process: ProcessRelease | CronRelease) -> str:
         """Push a release image to the cluster's registry (once); its digest."""
         if process.image not in self._pushed:
             if not self.registry:

@@ -18,6 +18,7 @@ from .model import (
     CRON_KEYS,
     DEFAULT_CHDIR,
     DEFAULT_CPU,
+    DEFAULT_CRON_TIMEOUT,
     DEFAULT_DEADLINE,
     DEFAULT_HEALTH_PATH,
     DEFAULT_MEMORY_MB,
@@ -26,6 +27,7 @@ from .model import (
     ENV_NAME_RE,
     HEALTH_KEYS,
     MAX_CPU,
+    MAX_CRON_TIMEOUT,
     MAX_INSTANCES,
     MAX_INT_DIGITS,
     MAX_MEMORY_MB,
@@ -442,13 +444,14 @@ class _Checker:
             return None
         return value
 
-    def seconds(self, value: Any, path: str, low: float, whole: bool = False) -> Any:
+    def seconds(self, value: Any, path: str, low: float, whole: bool = False,
+                high: int = MAX_SECONDS) -> Any:
         kind = "whole number" if whole else "number"
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or (whole and not isinstance(value, int))
                 or not (isinstance(value, int) or math.isfinite(value))
-                or not low <= value <= MAX_SECONDS):
-            self.add(path, f"must be a {kind} of seconds from {low:g} to {MAX_SECONDS}, got "
+                or not low <= value <= high):
+            self.add(path, f"must be a {kind} of seconds from {low:g} to {high}, got "
                      f"{printable(repr(value))[:40]}", "write e.g. 30")
             return None
         return int(value) if whole else float(value)
@@ -519,10 +522,13 @@ class _Checker:
             chdir = self.field_or(fields, "chdir", where, DEFAULT_CHDIR, self.abs_path)
             cpu = self.field_or(fields, "cpu", where, DEFAULT_CPU, self.cpu)
             memory = self.field_or(fields, "memory", where, DEFAULT_MEMORY_MB, self.memory)
-            if None not in (name, line, chdir, cpu, memory):
+            timeout = self.field_or(fields, "timeout", where, DEFAULT_CRON_TIMEOUT,
+                                    lambda v, at: self.seconds(v, at, 1, whole=True,
+                                                               high=MAX_CRON_TIMEOUT))
+            if None not in (name, line, chdir, cpu, memory, timeout):
                 assert line is not None
                 result.append(CronJob(name=name, schedule=line.schedule, command=line.command,
-                                      chdir=chdir, cpu=cpu, memory=memory))
+                                      chdir=chdir, cpu=cpu, memory=memory, timeout=timeout))
         return tuple(result)
 
     def env(self, value: Any, path: str) -> tuple[tuple[str, str], ...] | None:

@@ -44,7 +44,9 @@ DEFAULT_DEADLINE = 60.0
 DEFAULT_STOP_TIMEOUT = 10
 MAX_INSTANCES = 100
 MAX_SECONDS = 3600
-CRON_KEYS = ("name", "run", "chdir", "cpu", "memory")
+CRON_KEYS = ("name", "run", "chdir", "cpu", "memory", "timeout")
+DEFAULT_CRON_TIMEOUT = 3600  # seconds a run may take before it is stopped
+MAX_CRON_TIMEOUT = 86400
 REPO_KEYS = ("url", "ref")
 
 
@@ -75,6 +77,8 @@ class CronJob:
     chdir: str = DEFAULT_CHDIR
     cpu: float = DEFAULT_CPU
     memory: int = DEFAULT_MEMORY_MB
+    # How the cluster runs it (not in its image's key).
+    timeout: int = DEFAULT_CRON_TIMEOUT
 
     @property
     def run(self) -> str:

@@ -1,0 +1,218 @@
+"""Starting a claimed cron run as a container on a host with room, and finishing it.
+
+A run is a container of the job's release image (from the release that was current when
+its slot was claimed), on a passing host whose cpu and memory left over by instances and
+other runs fit the job's, with those limits, logged to the cluster's rsyslog master.
+`watch` records how each run ended: its exit code, a timeout (the container is stopped),
+or lost (its container or host went away).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import suppress
+
+from .. import registry as registry_mod
+from ..cluster.layout import LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE, host_port
+from ..consul import Agent
+from ..deploy import instances as instances_mod
+from ..deploy.instances import LABEL_APP, HostInfo
+from ..deploy.release import CronRelease, Release
+from ..engine import Engine
+from ..errors import WakeError
+from . import runs as runs_mod
+from .runs import Ledger, Run
+
+LABEL_JOB, LABEL_SLOT = "wake.cron.job", "wake.cron.slot"
+ENGINE_TIMEOUT = 20.0
+STOP_GRACE = 10  # seconds from SIGTERM to SIGKILL when a run outlives its timeout
+CLAIM_STALE = 120.0  # a claim whose claimer never started it (it died) is lost after this
+HOST_GONE = 120.0  # a run whose host stays unreachable this long is recorded as lost
+
+Say = Callable[[str], None]
+
+
+def container_name(run: Run) -> str:
+    return f"wake-{run.app}-cron-{run.job}-{run.slot}"
+
+
+class Runner:
+    """Starts and watches runs on a cluster's hosts, for one scheduler pass (or one
+    `wake cron run`): host engines are connected once and reused."""
+
+    def __init__(self, agent: Agent, cluster: str, say: Say = print) -> None:
+        self.agent, self.cluster, self.say = agent, cluster, say
+        self._engines: dict[str, Engine] = {}
+
+    def close(self) -> None:
+        from ..engine import close_all
+
+        close_all(self._engines.values())
+        self._engines.clear()
+
+    def engine(self, host: HostInfo) -> Engine:
+        if host.name not in self._engines:
+            self._engines[host.name] = host.host({}).engine(timeout=ENGINE_TIMEOUT)
+        return self._engines[host.name]
+
+    # --- starting ---------------------------------------------------------------------
+
+    def start(self, ledger: Ledger, run: Run, job: CronRelease, release: Release) -> Run:
+        """Start a claimed run unless the job is still running (then it is recorded as
+        skipped). Returns the run as recorded."""
+        if ledger.take_running(run) is None:
+            holder = ledger.running()
+            what = f"the run of slot {holder[0]} is still going" if holder else \
+                "another run of the job is still going"
+            self.say(f"cron {run.app}/{run.job} {run.slot}: skipped: {what}")
+            return ledger.update(run, result=runs_mod.SKIPPED, detail=what, ended=time.time())
+        try:
+            host, engine = self._place(job)
+            image = self._image(engine, host, job)
+            log = None
+            syslog = self._service(RSYSLOG_SERVICE)
+            if syslog:
+                log = ("syslog", {"syslog-address": f"udp://{syslog}",
+                                  "tag": f"{run.app}.{run.job}.{run.slot}"})
+            container = engine.run(
+                image, container_name(run),
+                {LABEL_CLUSTER: self.cluster, LABEL_APP: run.app, LABEL_JOB: run.job,
+                 LABEL_SLOT: run.slot},
+                env={"WAKE_CRON_SLOT": run.slot, "WAKE_RELEASE": release.short},
+                restart=False, cpu=job.cpu, memory_mb=job.memory, log=log,
+                hostname=f"{run.job}-cron"[:63])
+        except WakeError as exc:
+            self.say(f"cron {run.app}/{run.job} {run.slot}: could not start: {exc}")
+            done = ledger.update(run, result=runs_mod.FAILED, detail=str(exc)[:1000],
+                                 ended=time.time())
+            ledger.clear_running(run.slot)
+            return done
+        self.say(f"cron {run.app}/{run.job} {run.slot}: started on {host.name}"
+                 + (" (late: its slot was missed)" if run.late else ""))
+        return ledger.update(run, result=runs_mod.RUNNING, host=host.name,
+                             container=container.name, started=time.time())
+
+    def _place(self, job: CronRelease) -> tuple[HostInfo, Engine]:
+        """The passing host with the most cpu left that fits the job (then memory)."""
+        hosts = [h for h in instances_mod.hosts(self.agent) if h.passing]
+        used: dict[str, list[float]] = {h.name: [0.0, 0.0] for h in hosts}
+        for i in instances_mod.instances(self.agent):
+            if i.host in used:
+                used[i.host][0] += i.cpu
+                used[i.host][1] += i.memory
+        for app, name in runs_mod.jobs_with_records(self.agent):
+            found = Ledger(self.agent, app, name).running()
+            record = Ledger(self.agent, app, name).get(found[0]) if found else None
+            if record and record[0].host in used and record[0].result == runs_mod.RUNNING:
+                used[record[0].host][0] += record[0].cpu
+                used[record[0].host][1] += record[0].memory
+        fits = [h for h in hosts if h.cpus - used[h.name][0] >= job.cpu
+                and h.memory - used[h.name][1] >= job.memory]
+        for host in sorted(fits, key=lambda h: (-(h.cpus - used[h.name][0]),
+                                                -(h.memory - used[h.name][1]), h.name)):
+            try:
+                return host, self.engine(host)
+            except WakeError as exc:
+                self.say(f"cron: host {host.name} does not answer ({exc}); trying another")
+        raise WakeError(f"no passing host has {job.cpu:g} cpu and {job.memory} MB free for "
+                        f"cron job {job.name} (hosts: {', '.join(h.name for h in hosts)})")
+
+    def _image(self, engine: Engine, host: HostInfo, job: CronRelease) -> str:
+        """The job's image on the host: there already, or pulled by digest from the
+        cluster's registry."""
+        for ref in (job.image_id, job.image):
+            if ref and engine.inspect(ref) is not None:
+                return ref
+        registry = self._service(REGISTRY_SERVICE)
+        if not (registry and job.digest):
+            raise WakeError(f"host {host.name} lacks {job.image} and the release has no "
+                            "registry digest to pull it by")
+        repository = job.image.rsplit(":", 1)[0]
+        engine.pull(f"{registry_mod.host(registry)}/{repository}@{job.digest}")
+        return job.image_id or f"{registry_mod.host(registry)}/{repository}@{job.digest}"
+
+    def _service(self, name: str) -> str | None:
+        for entry in self.agent.catalog_service(name):
+            return host_port(entry.get("ServiceAddress") or entry["Address"],
+                             int(entry["ServicePort"]))
+        return None
+
+    # --- watching ---------------------------------------------------------------------
+
+    def watch(self, now: float | None = None) -> list[Run]:
+        """Record every running run that ended (or timed out, or was lost); returns them."""
+        now = time.time() if now is None else now
+        finished = []
+        hosts = {h.name: h for h in instances_mod.hosts(self.agent)}
+        for app, job in runs_mod.jobs_with_records(self.agent):
+            ledger = Ledger(self.agent, app, job)
+            mark = ledger.running()
+            found = ledger.get(mark[0]) if mark else None
+            if mark and found is None:  # a mark without a record: nothing to wait for
+                ledger.clear_running(mark[0])
+                continue
+            if found is None:
+                continue
+            run = found[0]
+            done = self._check(ledger, run, hosts.get(run.host), now)
+            if done is not None:
+                ledger.clear_running(run.slot)
+                self.forget(ledger.trim())
+                finished.append(done)
+                self.say(f"cron {app}/{job} {run.slot}: {done.result}"
+                         + (f" ({done.detail})" if done.detail else ""))
+        return finished
+
+    def _check(self, ledger: Ledger, run: Run, host: HostInfo | None,
+               now: float) -> Run | None:
+        if run.result in runs_mod.FINISHED:
+            return run
+        if run.result == runs_mod.CLAIMED:  # its claimer died before starting it
+            if now - run.claimed > CLAIM_STALE:
+                return ledger.update(run, result=runs_mod.LOST, ended=now,
+                                     detail="claimed, never started (its scheduler died)")
+            return None
+        if host is None or not host.passing:
+            if now - run.started > HOST_GONE:
+                return ledger.update(run, result=runs_mod.LOST, ended=now,
+                                     detail=f"host {run.host} is down")
+            return None
+        try:
+            engine = self.engine(host)
+            container = engine.container(run.container)
+        except WakeError:
+            return None  # asked again next time; HOST_GONE decides
+        if container is None:
+            return ledger.update(run, result=runs_mod.LOST, ended=now,
+                                 detail="its container is gone")
+        # Finished containers stay (stopped) until their record is trimmed: `docker ps -a`
+        # shows the last runs of a job on each host.
+        if container.status in ("exited", "dead"):
+            code = container.exit_code
+            return ledger.update(run, result=runs_mod.SUCCEEDED if code == 0
+                                 else runs_mod.FAILED, exit_code=code, ended=now)
+        if now - run.started > run.timeout:
+            with suppress(WakeError):
+                engine.stop(run.container, STOP_GRACE)
+            return ledger.update(run, result=runs_mod.TIMED_OUT, ended=time.time(),
+                                 detail=f"ran longer than its timeout of {run.timeout} s; "
+                                 "stopped")
+        return None
+
+    def forget(self, old: list[Run]) -> None:
+        """Remove the containers of runs whose records were trimmed."""
+        hosts = {h.name: h for h in instances_mod.hosts(self.agent)}
+        for run in old:
+            host = hosts.get(run.host)
+            if host is not None and host.passing and run.container:
+                with suppress(WakeError):
+                    self.engine(host).remove(run.container)
+
+
+def new_run(app: str, release: Release, job: CronRelease, slot: str, who: str,
+            late: bool = False) -> Run:
+    return Run(app=app, job=job.name, slot=slot, release=release.id, image=job.image,
+               claimed_by=who, claimed=time.time(), late=late, timeout=job.timeout,
+               cpu=job.cpu, memory=job.memory)
+
