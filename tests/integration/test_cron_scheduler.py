@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -237,3 +238,50 @@ def test_a_scheduler_that_takes_over_runs_only_the_latest_missed_slot_late(
     for slot in ("20261126T0903Z", "20261126T0905Z"):
         finish(agent, app, "tick", slot)
     second.resign()
+
+
+def test_a_job_removed_by_a_deploy_is_no_longer_scheduled(agent: Agent,
+                                                           job_image: str) -> None:
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    deploy_jobs(agent, app, job_image, {"tick": {"schedule": "* * * * *"},
+                                        "gone": {"schedule": "* * * * *"}}, at=T0 - 30)
+    clock = [T0 + 1]
+    first = scheduler(agent, "first", clock)
+    first.tick()
+    assert list(results(agent, app, "gone")) == ["20261126T0900Z"]
+    deploy_jobs(agent, app, job_image, {"tick": {"schedule": "* * * * *"}}, at=T0 + 10)
+    first._refreshed = 0.0  # read the current release now, not in 5 s
+    clock[0] = T0 + 61
+    first.tick()
+    assert list(results(agent, app, "gone")) == ["20261126T0900Z"]
+    assert list(results(agent, app, "tick")) == ["20261126T0900Z", "20261126T0901Z"]
+    for slot in ("20261126T0900Z", "20261126T0901Z"):
+        finish(agent, app, "tick", slot)
+
+
+def test_wake_cron_shows_jobs_and_runs_one_now(agent: Agent, job_image: str, tmp_path,
+                                               monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from wake import cli
+
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    deploy_jobs(agent, app, job_image, {"nightly": {"schedule": "30 2 * * *"}}, at=T0)
+    monkeypatch.setenv("WAKE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WAKE_CLUSTER", raising=False)
+    assert cli.main(["clusters", "add", "dev", "--consul", agent.address]) == 0
+    capsys.readouterr()
+    assert cli.main(["cron", "run", app, "nightly"]) == 0
+    out = capsys.readouterr().out
+    assert f"{app}/nightly: run manual-" in out and "started on wake-test-" in out
+    (manual,) = runs.Ledger(agent, app, "nightly").history()
+    assert manual.manual and manual.claimed_by == "wake cron run"
+    finish(agent, app, "nightly", manual.slot)
+    assert cli.main(["cron", app]) == 0
+    shown = capsys.readouterr().out
+    assert "nightly: 30 2 * * *  - At 02:30 (UTC)" in shown
+    assert f"{manual.slot:<30} succeeded" in shown and "exit 0" in shown
+    assert cli.main(["cron", app, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["jobs"][0]["runs"][0]["result"] == "succeeded"
+    assert data["jobs"][0]["next"].endswith("02:30:00+00:00")
+    assert cli.main(["cron", "run", app, "nope"]) == 2
+    assert "has no cron job 'nope'; jobs: nightly" in capsys.readouterr().err

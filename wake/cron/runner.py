@@ -51,6 +51,13 @@ class Runner:
         close_all(self._engines.values())
         self._engines.clear()
 
+    def drop(self, name: str) -> None:
+        engine = self._engines.pop(name, None)
+        if engine is not None:
+            from ..engine import close_all
+
+            close_all([engine])
+
     def engine(self, host: HostInfo) -> Engine:
         if host.name not in self._engines:
             self._engines[host.name] = host.host({}).engine(timeout=ENGINE_TIMEOUT)
@@ -146,23 +153,32 @@ class Runner:
         finished = []
         hosts = {h.name: h for h in instances_mod.hosts(self.agent)}
         for app, job in runs_mod.jobs_with_records(self.agent):
-            ledger = Ledger(self.agent, app, job)
-            mark = ledger.running()
-            found = ledger.get(mark[0]) if mark else None
-            if mark and found is None:  # a mark without a record: nothing to wait for
-                ledger.clear_running(mark[0])
+            try:
+                done = self._watch_one(Ledger(self.agent, app, job), hosts, now)
+            except WakeError as exc:  # one job's trouble must not stop the others' records
+                self.say(f"cron {app}/{job}: could not check its run: {exc}")
                 continue
-            if found is None:
-                continue
-            run = found[0]
-            done = self._check(ledger, run, hosts.get(run.host), now)
             if done is not None:
-                ledger.clear_running(run.slot)
-                self.forget(ledger.trim())
                 finished.append(done)
-                self.say(f"cron {app}/{job} {run.slot}: {done.result}"
+                self.say(f"cron {app}/{job} {done.slot}: {done.result}"
                          + (f" ({done.detail})" if done.detail else ""))
         return finished
+
+    def _watch_one(self, ledger: Ledger, hosts: dict[str, HostInfo],
+                   now: float) -> Run | None:
+        mark = ledger.running()
+        found = ledger.get(mark[0]) if mark else None
+        if mark and found is None:  # a mark without a record: nothing to wait for
+            ledger.clear_running(mark[0])
+            return None
+        if found is None:
+            return None
+        run = found[0]
+        done = self._check(ledger, run, hosts.get(run.host), now)
+        if done is not None:
+            ledger.clear_running(run.slot)
+            self.forget(ledger.trim())
+        return done
 
     def _check(self, ledger: Ledger, run: Run, host: HostInfo | None,
                now: float) -> Run | None:
@@ -181,8 +197,15 @@ class Runner:
         try:
             engine = self.engine(host)
             container = engine.container(run.container)
-        except WakeError:
-            return None  # asked again next time; HOST_GONE decides
+        except WakeError as exc:
+            # Connect again next time (an engine that restarted needs a new connection);
+            # a host that keeps failing is lost after HOST_GONE.
+            self.drop(host.name)
+            if now - run.started > HOST_GONE:
+                return ledger.update(run, result=runs_mod.LOST, ended=now,
+                                     detail=f"host {run.host}'s engine does not answer: "
+                                     f"{exc}"[:500])
+            return None
         if container is None:
             return ledger.update(run, result=runs_mod.LOST, ended=now,
                                  detail="its container is gone")

@@ -19,6 +19,7 @@ import contextlib
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -169,6 +170,9 @@ class Scheduler:
                 self.say(f"scheduler {self.name}: {exc}; retrying")
             except WakeError as exc:
                 self.say(f"scheduler {self.name}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a bug must not stop the schedule
+                self.say(f"scheduler {self.name}: unexpected {type(exc).__name__}: {exc}")
+                traceback.print_exc()
             stop.wait(TICK)
         self.resign()
         self.runner.close()

@@ -368,6 +368,9 @@ def plan(target: Target, release: Release, everyone: list[Instance]) -> placemen
               for i in everyone if i.host in target.hosts]
     wants = [placement.Want(release.app, p.name, p.instances, p.cpu, p.memory, p.spec)
              for p in release.processes]
+    if not wants:  # an app of cron jobs only: what instances it had are removed
+        return placement.Rollout(tuple(placement.StopStep(i, "removed") for i in placed
+                                       if i.app == release.app), ())
     return placement.plan_rollout(rooms, placed, wants)
 
 
