@@ -52,6 +52,8 @@ def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
         container.remove(force=True)
     for container in client.containers.list(all=True, filters={"label": "wake.temporary"}):
         container.remove(force=True)
+    if os.environ.get("WAKE_TEST_KEEP_IMAGES"):
+        return  # another run shares this engine (its images are not this run's to remove)
     for image in client.images.list(filters={"label": "wake.key"}):
         if image.id not in before:
             # A child image may have gone first and taken this one along.

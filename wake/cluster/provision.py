@@ -8,10 +8,12 @@ is how destroy, leave and status find them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..consul import Agent
 from ..engine import Container, Engine
 from ..errors import WakeError
-from . import services
+from . import netns, services
 from .hosts import Host
 from .layout import (
     CERTS_D,
@@ -51,8 +53,11 @@ def run_scheduler(engine: Engine, layout: Layout, host: Host, image: str) -> Con
     is mounted in."""
     binds = None
     if host.docker.startswith("unix://"):
-        socket = host.docker.removeprefix("unix://")
-        binds = {socket: socket}
+        socket = Path(host.docker.removeprefix("unix://"))
+        # netns hosts' engines all have their sockets under one folder on this machine:
+        # mounting it lets the scheduler reach every one of them, joined later or not.
+        shared = netns.RUN_DIR if socket.is_relative_to(netns.RUN_DIR) else socket
+        binds = {str(shared): str(shared)}
     return run_service(engine, layout, host, "scheduler", image,
                        {"WAKE_CONSUL": layout.consul_http(host), "WAKE_CLUSTER": layout.name,
                         "WAKE_HOST": host.name}, binds=binds)

@@ -116,12 +116,26 @@ class Runner:
                 used[record[0].host][1] += record[0].memory
         fits = [h for h in hosts if h.cpus - used[h.name][0] >= job.cpu
                 and h.memory - used[h.name][1] >= job.memory]
-        for host in sorted(fits, key=lambda h: (-(h.cpus - used[h.name][0]),
-                                                -(h.memory - used[h.name][1]), h.name)):
+        engines: dict[str, Engine] = {}
+        for host in fits:
             try:
-                return host, self.engine(host)
+                engines[host.name] = self.engine(host)
             except WakeError as exc:
-                self.say(f"cron: host {host.name} does not answer ({exc}); trying another")
+                self.drop(host.name)
+                self.say(f"cron: host {host.name} does not answer ({exc}); not placing there")
+
+        def has_image(name: str) -> bool:
+            with suppress(WakeError):
+                return engines[name].inspect(job.image_id or job.image) is not None
+            return False
+
+        # A host that has the image first (no pull: the registry may be on a host that is
+        # down), then the most cpu and memory left.
+        ranked = sorted((h for h in fits if h.name in engines),
+                        key=lambda h: (not has_image(h.name), -(h.cpus - used[h.name][0]),
+                                       -(h.memory - used[h.name][1]), h.name))
+        if ranked:
+            return ranked[0], engines[ranked[0].name]
         raise WakeError(f"no passing host has {job.cpu:g} cpu and {job.memory} MB free for "
                         f"cron job {job.name} (hosts: {', '.join(h.name for h in hosts)})")
 

@@ -173,6 +173,7 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
             for c in record.cron_jobs:
                 record = record.with_cron_job(replace(c, digest=c.digest or
                                                       target.push(build, c)))
+        _spread_cron_images(target, build, record, say)
         converge.repair(target, app, say)
         everyone = instances.instances(target.agent)
         steps = plan(target, record, everyone)
@@ -191,6 +192,19 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
     rollout.finish(done, target, say)
     store.save(replace(record, result="succeeded"))
     store.finish(event, "succeeded")
+
+
+def _spread_cron_images(target: Target, build: Engine, release: Release, say: Say) -> None:
+    """Put the cron jobs' images on every passing host now, so a run never waits for (or
+    fails on) a pull: the registry lives on one host, which may be down when a slot comes."""
+    for c in release.cron_jobs:
+        for name, host in sorted(target.hosts.items()):
+            if host.passing:
+                try:
+                    target.image_on(name, build, c, say)
+                except WakeError as exc:
+                    say(f"  {name}: could not get cron job {c.name}'s image ({exc}); its runs "
+                        "go to other hosts")
 
 
 def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: Say,

@@ -96,7 +96,7 @@ class Target:
                                                             process.image)
         return self._pushed[process.image]
 
-    def image_on(self, host: str, build: Engine, process: ProcessRelease,
+    def image_on(self, host: str, build: Engine, process: ProcessRelease | CronRelease,
                  say: engine_mod.LineSink) -> str:
         """A reference to the process's image on the host's engine, pulling it by digest
         if the host lacks it; the build engine's own hosts use the local image."""
@@ -113,7 +113,7 @@ class Target:
         engine.pull(f"{registry_mod.host(self.registry)}/{repository}@{digest}")
         return process.image_id
 
-    def has_digest(self, process: ProcessRelease) -> bool:
+    def has_digest(self, process: ProcessRelease | CronRelease) -> bool:
         """Whether the cluster's registry still has the process's image by its digest."""
         if not self.registry or not process.digest:
             return False
