@@ -228,7 +228,8 @@ class Runner:
         if container.status in ("exited", "dead"):
             code = container.exit_code
             return ledger.update(run, result=runs_mod.SUCCEEDED if code == 0
-                                 else runs_mod.FAILED, exit_code=code, ended=now)
+                                 else runs_mod.FAILED, exit_code=code,
+                                 ended=max(now, run.started))
         if now - run.started > run.timeout:
             with suppress(WakeError):
                 engine.stop(run.container, STOP_GRACE)
