@@ -13,6 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from .conftest import wait_for
 from .test_cluster_netns import ok, wake
 
 PORTS = (8300, 8301, 8500, 5000, 5514)
@@ -47,6 +48,9 @@ def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
         assert [(h["name"], h["health"]) for h in status["hosts"]] == [("local", "passing")]
         assert {s["name"]: s["health"] for s in status["services"]} == {
             "wake-rsyslog": "passing", "wake-registry": "passing"}
+        # The cron scheduler runs (Debian's python3 with wake copied in) and is active.
+        wait_for(lambda: json.loads(ok(wake(home, "cluster", "status", "--json")))[
+            "scheduler"] == "local", timeout=60, what="the cron scheduler active")
         # The registry takes pushes from this engine.
         client = docker.from_env()
         consul_image = client.containers.get(f"wake-{name}-consul").attrs["Config"]["Image"]

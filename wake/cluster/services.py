@@ -50,6 +50,45 @@ def consul_binary() -> Path:
     return Path(found).resolve()
 
 
+# What the scheduler imports beyond the standard library (with what these require).
+SCHEDULER_LIBRARIES = ("docker", "py-consul", "tenacity", "cronsim")
+
+
+def scheduler_files() -> dict[Path, Path]:
+    """The scheduler's Python code, relative path in its image -> file here: the wake
+    package and the libraries it imports, copied from the environment wake runs in (so
+    building the image needs no package index; Debian's python3 runs them)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    package = Path(__file__).resolve().parents[1]
+    found = {Path("wake") / p.relative_to(package): p for p in package.rglob("*.py")}
+    todo, seen = list(SCHEDULER_LIBRARIES), set()
+    while todo:
+        name = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise WakeError(f"the cron scheduler needs the Python package {name}, which is "
+                            "not installed where wake runs; reinstall wake") from None
+        for line in dist.requires or []:
+            wanted = Requirement(line)
+            if wanted.marker is None or wanted.marker.evaluate({"extra": ""}):
+                todo.append(wanted.name)
+        for item in dist.files or []:
+            parts = item.parts
+            if (parts[0].endswith((".dist-info", ".egg-info")) or parts[0] in ("..", "bin")
+                    or "__pycache__" in parts or item.suffix == ".pyc"):
+                continue
+            found[Path(*parts)] = Path(str(dist.locate_file(item)))
+    return found
+
+
 def _sync_file(source: Path, target: Path) -> None:
     """Copy unless the target already has the same size and mtime (consul is ~100 MB)."""
     if target.is_file():
@@ -72,10 +111,8 @@ def materialize(home: Path | None = None) -> Path:
         if app == CONSUL:
             _sync_file(consul_binary(), dst / "bin" / "consul")
             wanted.add(Path("bin/consul"))
-        if app == SCHEDULER:  # the scheduler is wake's own code: the package, as it is
-            package = Path(__file__).resolve().parents[1]
-            for source in package.rglob("*.py"):
-                rel = Path("wake") / source.relative_to(package)
+        if app == SCHEDULER:  # wake's own code and the libraries it imports, as they are
+            for rel, source in scheduler_files().items():
                 _sync_file(source, dst / rel)
                 wanted.add(rel)
         # Files removed from the source go from the copy too (they would change the key).
