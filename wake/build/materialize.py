@@ -170,12 +170,6 @@ class Materializer:
             return version.image
         return self.settings.base_image_for(platform.suite)
 
-    def base_images(self) -> list[str]:
-        """Every base image the graph's platform stages use."""
-        found = {self.base_image(stage(self.graph, n).platform) for n in self.graph
-                 if stage(self.graph, n).app is None}
-        return sorted(found)
-
     def assume_base_id(self, image_id: str) -> None:
         """Take `image_id` as every base image's id without asking the engine (keys
         computed away from any engine: tests, fuzzing)."""

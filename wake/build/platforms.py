@@ -102,9 +102,6 @@ class Platform:
             release_packages=version.release_packages if version.release_packages is not None
             else self.release_packages)
 
-    def default_version(self) -> Platform:
-        return self.with_version(versions_mod.choose(self.versions, None))
-
     def detect(self, app_root: Path) -> str | None:
         """The first of this platform's detection files present in app_root, if any."""
         try:
