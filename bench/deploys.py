@@ -148,6 +148,8 @@ def _write_compose(path: Path) -> None:
     found = json.loads(run(["docker", "inspect", *ids]).stdout)
     services: dict[str, dict[str, object]] = {}
     for container in found:
+        if "wake.cron.job" in container["Config"]["Labels"]:
+            continue  # a cron run the cluster's scheduler started, not an instance
         process = container["Config"]["Labels"]["wake.process"]
         host = container["HostConfig"]
         if process in services:

@@ -89,6 +89,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def run_output(client: docker.DockerClient, image: str, command: list[str],
+               **kwargs: object) -> bytes:
+    """Run a command in a new container of `image` to its end and return its stdout.
+
+    Not `containers.run(..., remove=True)`: that reads the log stream after removing the
+    container, and a fast command's output is then sometimes lost (docker-py#2427)."""
+    container = client.containers.run(image, command, detach=True,
+                                      labels={TEST_LABEL: "1"}, **kwargs)
+    try:
+        status = container.wait(timeout=300)["StatusCode"]
+        out: bytes = container.logs(stdout=True, stderr=False)
+        if status != 0:
+            err = container.logs(stdout=False, stderr=True).decode(errors="replace")
+            raise AssertionError(f"{command} in {image} exited {status}: {err[-2000:]}")
+        return out
+    finally:
+        container.remove(force=True)
+
+
 def wait_for(check, timeout: float = 30.0, what: str = "service") -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

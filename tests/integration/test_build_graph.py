@@ -30,6 +30,7 @@ from .conftest import (
     build,
     copy_platforms,
     make_workspace,
+    run_output,
     tag_of,
     wait_for,
 )
@@ -187,10 +188,9 @@ def test_release_images_have_app_run_script_and_no_compiler(env: Env,
                                                             client: docker.DockerClient) -> None:
     for node in sorted(SITE_RELEASES) + [f"build:{app}:release-web" for app in EXAMPLE_APPS[1:]]:
         image = tag_of(env.workspace, node)
-        out = client.containers.run(image, ["sh", "-c", "test -d /opt/app && test -x /opt/run "
-                                            "&& ls /opt/app && cat /opt/run && (command -v gcc"
-                                            " cc make go || true)"],
-                                    remove=True, labels={TEST_LABEL: "1"}).decode()
+        out = run_output(client, image, ["sh", "-c", "test -d /opt/app && test -x /opt/run "
+                                         "&& ls /opt/app && cat /opt/run && (command -v gcc"
+                                         " cc make go || true)"]).decode()
         assert "/usr/bin/" not in out, f"{node}: a compiler is in the release image:\n{out}"
         assert "exec /bin/bash -c" in out
 

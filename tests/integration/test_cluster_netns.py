@@ -22,7 +22,7 @@ from wake import engine, registry
 from wake.cluster import netns
 from wake.cluster.hosts import Host
 
-from .conftest import TEST_LABEL, wait_for
+from .conftest import TEST_LABEL, run_output, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
@@ -150,8 +150,7 @@ def test_image_pushed_from_here_pulls_on_every_host(setup: Setup, base_image: st
     for name in setup.names:
         client = setup.sdk(name)
         registry.pull(setup.host(name).engine(), reg, tag)
-        out = client.containers.run(tag, ["cat", "/marker"], remove=True,
-                                    labels={TEST_LABEL: "1"})
+        out = run_output(client, tag, ["cat", "/marker"])
         assert out.decode().strip() == tag.rsplit(":", 1)[1], name
 
 
@@ -191,7 +190,7 @@ def test_a_host_joins_the_running_cluster_and_leaves(setup: Setup, base_image: s
     tag = push_marker(base_image, reg)
     client = setup.sdk(extra)
     registry.pull(setup.host(extra).engine(), reg, tag)
-    out = client.containers.run(tag, ["cat", "/marker"], remove=True, labels={TEST_LABEL: "1"})
+    out = run_output(client, tag, ["cat", "/marker"])
     assert out.decode().strip() == tag.rsplit(":", 1)[1]
 
     again = wake(setup.home, "cluster", "join", extra, "--cluster", name)

@@ -28,6 +28,7 @@ import pytest
 from wake.cluster import netns
 from wake.cluster.hosts import Host
 from wake.consul import Agent
+from wake.cron.runner import LABEL_JOB
 from wake.deploy.store import ReleaseStore
 
 from .conftest import HOST_CA, ROOT, make_workspace, wait_for
@@ -91,12 +92,15 @@ class Site:
         return Agent(f"{self.host(self.hosts[0]).address}:8500")
 
     def containers(self) -> dict[str, tuple[str, str, str]]:
-        """Every container of the app on every host: id -> (host, process, status)."""
+        """Every instance container of the app on every host: id -> (host, process, status).
+        The scheduler's cron runs (bestsiteever's job runs every ten minutes) are not
+        instances: a deploy neither makes nor removes them."""
         found = {}
         for name in self.hosts:
             for c in self.sdk(name).containers.list(all=True,
                                                     filters={"label": f"wake.app={APP}"}):
-                found[c.id] = (name, c.labels["wake.process"], c.status)
+                if LABEL_JOB not in c.labels:
+                    found[c.id] = (name, c.labels["wake.process"], c.status)
         return found
 
     def images(self) -> dict[str, set[str]]:

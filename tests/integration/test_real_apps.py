@@ -27,7 +27,7 @@ from wake import engine
 from wake.build import stages
 from wake.build.session import Session
 
-from .conftest import ROOT, TEST_LABEL, wait_for
+from .conftest import ROOT, TEST_LABEL, run_output, wait_for
 
 APPS = ROOT / "tests" / "apps"
 NAMES = ("flask-flit", "django-static", "fastapi-uv", "fastapi-poetry", "express-lock",
@@ -118,11 +118,9 @@ def test_versions_come_from_the_apps_own_files(built: tuple[Path, dict[str, str]
                              capture_output=True, text=True, check=True).stdout
         assert out.split("\t")[0] == label, out
     # What the version files asked for is what runs.
-    python = client.containers.run(tags["fastapi-uv"], ["python3", "--version"], remove=True,
-                                   labels={TEST_LABEL: "1"})
+    python = run_output(client, tags["fastapi-uv"], ["python3", "--version"])
     assert python.decode().startswith("Python 3.13."), python
-    node = client.containers.run(tags["vite-node20"], ["node", "--version"], remove=True,
-                                 labels={TEST_LABEL: "1"})
+    node = run_output(client, tags["vite-node20"], ["node", "--version"])
     assert node.decode().startswith("v20."), node
 
 
@@ -150,9 +148,8 @@ def test_locked_versions_are_the_ones_in_the_image(built: tuple[Path, dict[str, 
         return re.sub(r"[-_.]+", "-", name).lower()
 
     pinned = {canonical(p["name"]): p["version"] for p in tomllib.loads(lock)["package"]}
-    listed = client.containers.run(
-        tags["fastapi-poetry"], ["/opt/app/.venv/bin/pip", "list", "--format", "json"],
-        remove=True, labels={TEST_LABEL: "1"})
+    listed = run_output(client, tags["fastapi-poetry"],
+                        ["/opt/app/.venv/bin/pip", "list", "--format", "json"])
     installed = {canonical(p["name"]): p["version"] for p in json.loads(listed)}
     assert {n: installed.get(n) for n in pinned} == pinned
 
@@ -160,24 +157,21 @@ def test_locked_versions_are_the_ones_in_the_image(built: tuple[Path, dict[str, 
 def test_build_env_reaches_the_build_only(built: tuple[Path, dict[str, str]],
                                           client: docker.DockerClient) -> None:
     _, tags = built
-    out = client.containers.run(tags["flask-flit"],
-                                ["cat", "/opt/app/flaskflit/static/build-label.txt"],
-                                remove=True, labels={TEST_LABEL: "1"})
+    out = run_output(client, tags["flask-flit"],
+                     ["cat", "/opt/app/flaskflit/static/build-label.txt"])
     assert out.decode() == "built-by-wake"
     env = client.images.get(tags["flask-flit"]).attrs["Config"]["Env"]
     assert not any(e.startswith("BUILD_LABEL=") for e in env), env
     # Django's collectstatic ran in the build (else / is a 500, checked above).
-    out = client.containers.run(tags["django-static"], ["sh", "-c", "ls /opt/app/staticfiles"],
-                                remove=True, labels={TEST_LABEL: "1"})
+    out = run_output(client, tags["django-static"], ["sh", "-c", "ls /opt/app/staticfiles"])
     assert b"staticfiles.json" in out
 
 
 def test_local_node_modules_stay_out_and_explain_pipes_cleanly(
         built: tuple[Path, dict[str, str]], client: docker.DockerClient) -> None:
     wake_toml, tags = built
-    listing = client.containers.run(
-        tags["express-lock"], ["sh", "-c", "ls /opt/app/node_modules; true"], remove=True,
-        labels={TEST_LABEL: "1"}).decode().split()
+    listing = run_output(client, tags["express-lock"],
+                         ["sh", "-c", "ls /opt/app/node_modules; true"]).decode().split()
     assert "express" in listing and "left-pad" not in listing
     session = Session(workspace_file=wake_toml)
     compiled = session.materializer.get(stages.app_task("express-lock", "app-compile"))
