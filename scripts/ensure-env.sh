@@ -41,6 +41,9 @@ install_packages() {
         command -v chromium >/dev/null || missing+=(chromium)
         # A real sshd (in a netns host) for the ssh:// engine test; not started by apt here.
         [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+        # Debian's HAProxy checks the dependency proxy's configuration (`haproxy -c`) in
+        # the unit tests; clusters run it in their proxy image, not on this machine.
+        [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
     fi
     if [ ${#missing[@]} -gt 0 ]; then
         need_root

@@ -204,6 +204,15 @@ class Agent:
             _, entry = self._client.kv.get(key)
         return _kv(entry) if entry else None
 
+    def kv_watch(self, key: str, index: int, wait: float) -> tuple[int, KV | None]:
+        """A blocking read: returns once the key changed after `index` (or after `wait`
+        seconds), with the index to pass next time. The agent's timeout must exceed
+        `wait`."""
+        with self._call(f"watch {key}"):
+            new_index, entry = self._client.kv.get(key, index=index or None,
+                                                   wait=f"{max(1, int(wait))}s")
+        return int(new_index or 0), (_kv(entry) if entry else None)
+
     def kv_list(self, prefix: str) -> list[KV]:
         with self._call(f"list {prefix}"):
             _, entries = self._client.kv.get(prefix, recurse=True)

@@ -386,18 +386,24 @@ class Engine:
             cpu: float | None = None, memory_mb: int | None = None,
             ports: dict[int, tuple[str, int | None]] | None = None,
             log: tuple[str, dict[str, str]] | None = None,
-            binds: dict[str, str] | None = None) -> Container:
+            binds: dict[str, str] | None = None, network: str | None = None,
+            extra_hosts: dict[str, str] | None = None) -> Container:
         """Start a long-lived container `name` (replacing a leftover of that name):
         with tini as PID 1 (signals reach the process), restarted unless stopped, with
         cpu/memory limits, `ports` published on (host address, port or None for any free
-        one), a log driver and its options, and `files` (path -> bytes, mode 0600) in
-        place before it starts."""
+        one), a log driver and its options, on `network` (default: the engine's bridge),
+        `extra_hosts` (name -> address) in its /etc/hosts, and `files` (path -> bytes,
+        mode 0600) in place before it starts."""
         options: dict[str, Any] = {"init": True, "labels": labels, "environment": env or {},
                                    "hostname": hostname}
         if restart:
             options["restart_policy"] = {"Name": "unless-stopped"}
         if host_network:
             options["network_mode"] = "host"
+        elif network:
+            options["network"] = network
+        if extra_hosts:
+            options["extra_hosts"] = dict(extra_hosts)
         if cpu:
             options["nano_cpus"] = int(cpu * 1e9)
         if memory_mb:
@@ -419,6 +425,37 @@ class Engine:
             container.start()
             container.reload()
             return _container(container)
+
+    def ensure_network(self, name: str, labels: dict[str, str]) -> str:
+        """A bridge network `name` (made if missing); its gateway address, which is this
+        engine's host as its containers see it."""
+        with self._translate(f"make network {name}"):
+            try:
+                network = self._client.networks.get(name)
+            except docker.errors.NotFound:
+                try:
+                    network = self._client.networks.create(name, driver="bridge",
+                                                           labels=labels)
+                except docker.errors.APIError as exc:  # made meanwhile by another deploy
+                    if exc.status_code != 409:
+                        raise
+                    network = self._client.networks.get(name)
+            network.reload()
+            for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
+                if config.get("Gateway"):
+                    return str(config["Gateway"]).split("/")[0]
+        raise DockerError(f"{self.where}: network {name} has no gateway address")
+
+    def remove_networks(self, labels: dict[str, str]) -> list[str]:
+        """Remove the networks carrying `labels` (their containers gone first); names."""
+        removed = []
+        with self._translate("remove networks"):
+            for network in self._client.networks.list(
+                    filters={"label": [f"{k}={v}" for k, v in labels.items()]}):
+                with suppress(docker.errors.NotFound):
+                    network.remove()
+                    removed.append(str(network.name))
+        return removed
 
     def containers(self, labels: dict[str, str], all: bool = True) -> list[Container]:
         """Containers carrying every one of `labels` (running only unless `all`)."""

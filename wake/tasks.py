@@ -210,13 +210,18 @@ def _deploy(session: Session, app: str) -> TaskFailed | None:
 
 def deploy_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
     """`deploy:<app>` for every app of the workspace; its app's images are its setup
-    (built only when the deploy must happen)."""
+    (built only when the deploy must happen), the deploys of the apps it depends on its
+    task dependencies."""
     session = session or _dodo_session()
     try:
         apps = [app.name for app in session.workspace.apps
                 if not session.only or app.name in session.only]
     except Exception as exc:  # noqa: BLE001 - see _load_failed
         _load_failed(exc)
+    after: dict[str, list[str]] = {}
+    for dependency, app in session.workspace.deploy_order():
+        if dependency in apps:
+            after.setdefault(app, []).append(f"deploy:{dependency}")
     for app in apps:
         yield {
             "basename": "deploy",
@@ -225,6 +230,8 @@ def deploy_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
             "actions": [(_deploy, [session, app])],
             "uptodate": [ReleaseCurrent(session, app)],
             "setup": [f"build:{app}"],
+            # The apps it depends on are deployed first (when they changed too).
+            "task_dep": after.get(app, []),
             "verbosity": 2,
         }
 

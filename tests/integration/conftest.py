@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -235,3 +236,13 @@ def consul_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         agent.terminate()
         agent.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, base_image: str,
+         git_server: str) -> Iterator[Any]:
+    """A three-host netns cluster with bestsiteever's workspace (sites.py), shared by the
+    deploy and proxy tests: made once, removed at the end of the session."""
+    from .sites import make_site
+
+    yield from make_site(tmp_path_factory.mktemp("deploy"), base_image, git_server)

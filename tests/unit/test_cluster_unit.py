@@ -110,7 +110,21 @@ HEALTH: dict[str, list[dict[str, Any]]] = {
                [SERF_OK, {"Status": "critical", "ServiceID": "wake-registry",
                           "Output": "Get https://10.213.0.2:5000/v2/:\n   connection refused"}]),
     ],
+    cluster.PROXY_SERVICE: [
+        _entry("h1", "10.213.0.2", {"Address": "172.18.0.1", "Port": 8000},
+               [SERF_OK, {"Status": "passing", "ServiceID": "wake-proxy", "Output": "ok"}]),
+        _entry("h3", "10.213.0.4", {"Address": "172.18.0.1", "Port": 8000},
+               [SERF_OK, {"Status": "passing", "ServiceID": "wake-proxy", "Output": "ok"}]),
+    ],
 }
+
+
+def _kv_get(key: str, recurse: bool | None = None, **_: Any) -> tuple[str, Any]:
+    if recurse:  # what the proxies reported they serve: h1 reported, h3 not yet
+        return "42", [{"Key": "wake/proxy/loaded/h1", "ModifyIndex": 9, "Session": None,
+                       "Value": b'{"index": 5, "apps": ["api", "db"], "at": 1.0}'}]
+    # The cron scheduler's lock: held by h2's scheduler.
+    return "42", {"Key": key, "Value": b"h2", "ModifyIndex": 7, "Session": "s1"}
 
 
 def _fake_consul() -> Any:
@@ -132,9 +146,7 @@ def _fake_consul() -> Any:
             {"Node": "h4", "Address": "10.213.0.5:8300", "Leader": False, "Voter": False}]},
         ),
         health=SimpleNamespace(service=service),
-        # The cron scheduler's lock: held by h2's scheduler.
-        kv=SimpleNamespace(get=lambda key: ("42", {"Key": key, "Value": b"h2",
-                                                   "ModifyIndex": 7, "Session": "s1"})))
+        kv=SimpleNamespace(get=_kv_get))
 
 
 @pytest.fixture
@@ -167,7 +179,10 @@ def test_collect_reads_servers_hosts_and_services(fake_consul: list[str | None])
     assert isinstance(h1.cpus, int) and isinstance(h1.memory, int)
     assert (h1.placed, h1.note, h1.docker) == ([], "no endpoint", "")
     assert (h3.address, h3.health, h3.cpus) == ("10.213.0.4", "critical", 8)  # node address
-    syslog, registry = got.services
+    syslog, registry, proxy1, proxy3 = got.services
+    assert (proxy1.name, proxy1.host, proxy1.address, proxy1.output) == (
+        "wake-proxy", "h1", "172.18.0.1:8000", "serving api, db")
+    assert (proxy3.host, proxy3.output) == ("h3", "not reporting what it serves yet")
     assert (syslog.name, syslog.host, syslog.address, syslog.health, syslog.output) == (
         "wake-rsyslog", "h1", "10.213.0.2:5514", "passing", "")
     assert (registry.name, registry.address, registry.health) == (

@@ -110,3 +110,21 @@ def test_plan_renders_as_text_and_json() -> None:
     assert "build  build:a:app-compile" in text and "changed app file x" in text
     assert text.endswith("1 to build, 0 to pull, 1 up to date")
     assert '"action": "build"' in render_json(steps)
+
+
+def test_deploy_nodes_follow_the_apps_they_depend_on(tmp_path: Path) -> None:
+    import json
+
+    for name, deps in (("api", []), ("front", ["api"])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps(
+            {"name": name, "dependencies": deps, "processes": {"web": {"run": "x"}}}))
+        (tmp_path / name / "requirements.txt").write_text("")
+    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "front"\n[[apps]]\npath = "api"\n')
+    graph = stages.build_graph(workspace.load(tmp_path / "wake.toml"))
+    deploys = {"api": ("deploy", "release x"), "front": ("deployed", "release y")}
+    dot = drawing.to_dot(graph, steps_for(graph, {}), deploys=deploys)
+    assert '"deploy:api" -> "deploy:front" [style=dotted' in dot
+    assert '"deploy:front" -> "deploy:api"' not in dot
+    # Without deploy nodes (no cluster chosen), no such edge.
+    assert "deploy:api" not in drawing.to_dot(graph, steps_for(graph, {}))

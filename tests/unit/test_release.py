@@ -67,3 +67,15 @@ def test_changes_in_words() -> None:
     assert changes(old, new) == ("web: new image", "web: instances 2 -> 3", "worker: removed",
                                  "env changed")
     assert changes(new, new) == ("same as before",)
+
+
+def test_dependencies_decide_the_release_and_the_instance_only_when_there_are_some() -> None:
+    plain = _release()
+    # An app without dependencies keeps the id it had before releases could have any.
+    assert "dependencies" not in _web().decided()
+    with_deps = _release(_web(dependencies=("api",)))
+    assert with_deps.id != plain.id and with_deps.dependencies == ("api",)
+    assert _web(dependencies=("api",)).spec != _web().spec  # /etc/hosts changes
+    assert "web: dependencies () -> ('api',)" in changes(plain, with_deps)
+    again = Release.from_json(with_deps.to_json(), "test")
+    assert again == with_deps and again.id == with_deps.id

@@ -135,3 +135,22 @@ def test_without_continue_the_run_stops_at_the_failure(
     assert code == 1
     assert "good built" not in output
     assert "wake: 1 task failed" not in output  # the failure is the last thing said
+
+
+def test_deploys_run_after_the_deploys_of_their_dependencies(tmp_path: Path) -> None:
+    for name, deps in (("api", []), ("front", ["api"])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps(
+            {"name": name, "dependencies": deps, "processes": {"web": {"run": "x"}}}))
+        (tmp_path / name / "requirements.txt").write_text("")
+    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "front"\n[[apps]]\npath = "api"\n')
+    done = doit("info", "deploy:front", cwd=tmp_path)  # exits 1: not up to date
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "deploy:api" in done.stdout.split("task_dep", 1)[1].split("setup", 1)[0], done.stdout
+    # A cycle: doit says which, without a traceback.
+    (tmp_path / "api" / "manifest.json").write_text(json.dumps(
+        {"name": "api", "dependencies": ["front"], "processes": {"web": {"run": "x"}}}))
+    done = doit("list", cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert ("front -> api -> front" in done.stderr or "api -> front -> api" in done.stderr), \
+        done.stderr

@@ -204,3 +204,29 @@ def test_wake_workspace_pointing_to_a_missing_file(tmp_path: Path,
     with pytest.raises(UsageError, match="no such file") as info:
         workspace.load()
     assert f"WAKE_WORKSPACE={missing}" in str(info.value)
+
+
+def test_deploy_order_follows_dependencies_inside_the_workspace(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    make_app(ws / "api", "api")
+    make_app(ws / "front", "front", dependencies=["api", "payments"])  # payments: elsewhere
+    loaded = workspace.load(write_toml(ws, '[[apps]]\npath = "front"\n\n[[apps]]\npath = "api"\n'))
+    assert loaded.deploy_order() == [("api", "front")]
+
+
+def test_a_dependency_cycle_is_spelled_out(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    make_app(ws / "a", "a", dependencies=["b"])
+    make_app(ws / "b", "b", dependencies=["c"])
+    make_app(ws / "c", "c", dependencies=["a"])
+    make_app(ws / "d", "d", dependencies=["a"])
+    source = write_toml(ws, "".join(f'[[apps]]\npath = "{n}"\n' for n in "abcd"))
+    with pytest.raises(UsageError) as caught:
+        workspace.load(source)
+    text = str(caught.value)
+    assert "cycle" in text and str(ws / "a" / "manifest.json") in text
+    # The cycle, from any of its apps, each depending on the next.
+    said = text.split("cycle: ", 1)[1].split(" (", 1)[0].split(" -> ")
+    assert len(said) == 4 and said[0] == said[-1] and set(said) == {"a", "b", "c"}
+    for first, then in zip(said, said[1:], strict=False):
+        assert {"a": "b", "b": "c", "c": "a"}[first] == then

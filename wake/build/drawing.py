@@ -101,6 +101,14 @@ def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None,
             style = "dashed" if data.get("relation") == "copies" else "solid"
             tip = "copies the compiled app" if style == "dashed" else "FROM"
             out.append(f"  {_q(source)} -> {_q(target)} [style={style}, tooltip={_q(tip)}];")
+    if deploys:  # deploy order: an app after the apps it depends on
+        depends = {s.app.name: s.app.manifest.dependencies for s in
+                   (stages.stage(graph, n) for n in graph.nodes) if s.app is not None}
+        for app in sorted(deploys):
+            for dep in sorted(set(depends.get(app, ())) & set(deploys)):
+                tip = _q(f"{app} depends on {dep}: deployed after it")
+                out.append(f"  {_q('deploy:' + dep)} -> {_q('deploy:' + app)} "
+                           f"[style=dotted, tooltip={tip}];")
     for app in sorted(deploys or {}):
         for node in keep:
             s = stages.stage(graph, node)

@@ -62,6 +62,13 @@ class Workspace:
     source: Path | None  # the wake.toml, if any
     apps: tuple[App, ...]
 
+    def deploy_order(self) -> list[tuple[str, str]]:
+        """(dependency, app) pairs between the workspace's apps: `deploy:<app>` runs after
+        `deploy:<dependency>`. Apps outside the workspace are the cluster's business."""
+        names = {a.name for a in self.apps}
+        return sorted((dep, a.name) for a in self.apps for dep in a.manifest.dependencies
+                      if dep in names)
+
     def app(self, name: str) -> App:
         for app in self.apps:
             if app.name == name:
@@ -193,4 +200,25 @@ def load(path: Path | str | None = None, folder: Path | None = None) -> Workspac
             raise UsageError(f"two apps are named {app.name!r}: {seen[app.name]} and "
                              f"{app.root}; app names must be unique in a workspace")
         seen[app.name] = app.root
-    return Workspace(source=source, apps=tuple(apps))
+    workspace = Workspace(source=source, apps=tuple(apps))
+    _check_cycles(workspace)
+    return workspace
+
+
+def _check_cycles(workspace: Workspace) -> None:
+    """Dependencies decide the deploy order: a cycle has none."""
+    import networkx as nx
+
+    graph = nx.DiGraph(workspace.deploy_order())
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    path = [cycle[0][0]] + [edge[1] for edge in cycle]
+    # Edges run dependency -> app; people read "a depends on b".
+    said = " -> ".join(reversed(path))
+    where = {a.name: a.manifest.source for a in workspace.apps}
+    raise UsageError(f"apps depend on each other in a cycle: {said} (each depends on the "
+                     f"next; see `dependencies` in "
+                     f"{', '.join(str(where[n]) for n in sorted(set(path)))}). Deploys go "
+                     "dependencies first, so a cycle has no order: remove one of them")

@@ -121,6 +121,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..cluster import clusters
     from ..deploy import status
 
-    found = status.collect(Session(), clusters.current(args.cluster), args.apps)
-    print(status.to_json(found) if args.json else status.render(found))
+    cluster = clusters.current(args.cluster)
+    found = status.collect(Session(), cluster, args.apps)
+    if args.json:
+        print(status.to_json(found))
+    else:
+        print(status.render(found))
+        print("\n".join(status.proxies(cluster)))
     return 0 if all(app.matches for app in found) else 1

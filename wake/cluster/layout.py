@@ -22,15 +22,20 @@ from .hosts import Host
 Say = Callable[[str], None]
 
 CONSUL_HTTP_PORT = 8500
-CONSUL_PORTS = (8300, 8301, 8302, CONSUL_HTTP_PORT, 8600)
 SYSLOG_PORT = 5514
 REGISTRY_PORT = 5000
+# The dependency proxy on every host (docs/proxy.md): inside an instance, http://APP:8000/
+# reaches a passing instance of APP; it listens on the gateway of the cluster's network.
+PROXY_PORT = 8000
+CONSUL_DNS_PORT = 8600
+CONSUL_PORTS = (8300, 8301, 8302, CONSUL_HTTP_PORT, CONSUL_DNS_PORT)
 MAX_SERVERS = 3
 LABEL_CLUSTER = "wake.cluster"
 LABEL_SERVICE = "wake.service"
 HOST_SERVICE = "wake-host"
 RSYSLOG_SERVICE = "wake-rsyslog"
 REGISTRY_SERVICE = "wake-registry"
+PROXY_SERVICE = "wake-proxy"
 CERTS_D = "/etc/docker/certs.d"
 # The registry's CA in Consul's KV store, so `wake cluster join` works from any machine.
 KV_REGISTRY_CA = "wake/registry/ca.crt"
@@ -67,6 +72,12 @@ class Layout:
 
     def container(self, service: str) -> str:
         return f"wake-{self.name}-{service}"
+
+
+def network_name(cluster: str) -> str:
+    """The cluster's bridge network on each host: its instances run on it, and its
+    gateway (the host, as they see it) is where the host's proxy listens."""
+    return f"wake-{cluster}"
 
 
 def layout_for(name: str, host_names: list[str] | None, local: bool,

@@ -27,6 +27,7 @@ from .layout import (
     HOST_SERVICE,
     KV_REGISTRY_CA,
     LEADER_TIMEOUT,
+    PROXY_PORT,
     REGISTRY_PORT,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
@@ -44,6 +45,7 @@ from .provision import (
     register_host,
     register_services,
     remove_cluster_containers,
+    run_proxy,
     run_scheduler,
     run_service,
     trust_ca,
@@ -122,6 +124,10 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             say("starting the cron scheduler on every host (one is active at a time)")
             for host in layout.hosts:
                 run_scheduler(engines[host.name], layout, host, images.scheduler)
+            say(f"starting the dependency proxy on every host (port {PROXY_PORT} on the "
+                f"cluster network's gateway)")
+            for host in layout.hosts:
+                run_proxy(engines[host.name], layout, host, images.proxy)
             cluster = clusters.add(
                 name, master, check=True,
                 servers=tuple(layout.consul_http(h) for h in layout.servers),

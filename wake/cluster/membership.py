@@ -41,6 +41,7 @@ from .provision import (
     forget_ca,
     register_host,
     remove_cluster_containers,
+    run_proxy,
     run_scheduler,
     run_service,
     trust_ca,
@@ -183,6 +184,7 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                     agent.wait_passing(HOST_SERVICE, JOIN_TIMEOUT, node=host.name)
                     run_scheduler(engine, Layout(cluster.name, (host,)), host,
                                   images.scheduler)
+                    run_proxy(engine, Layout(cluster.name, (host,)), host, images.proxy)
                 except BaseException:
                     say(f"{host.name}: join failed; removing its agent")
                     _clean_host(engine, host, cluster.name, facts.registry, images.consul)

@@ -17,16 +17,20 @@ from . import netns, services
 from .hosts import Host
 from .layout import (
     CERTS_D,
+    CONSUL_DNS_PORT,
     CONSUL_HTTP_PORT,
     HOST_SERVICE,
     LABEL_CLUSTER,
     LABEL_SERVICE,
+    PROXY_PORT,
+    PROXY_SERVICE,
     REGISTRY_PORT,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
     SYSLOG_PORT,
     Layout,
     host_port,
+    network_name,
 )
 
 HELPER_TIMEOUT = 60
@@ -61,6 +65,27 @@ def run_scheduler(engine: Engine, layout: Layout, host: Host, image: str) -> Con
     return run_service(engine, layout, host, "scheduler", image,
                        {"WAKE_CONSUL": layout.consul_http(host), "WAKE_CLUSTER": layout.name,
                         "WAKE_HOST": host.name}, binds=binds)
+
+
+def cluster_network(engine: Engine, cluster: str) -> str:
+    """The cluster's network on a host's engine (made if missing); its gateway address."""
+    return engine.ensure_network(network_name(cluster), {LABEL_CLUSTER: cluster})
+
+
+def run_proxy(engine: Engine, layout: Layout, host: Host, image: str) -> str:
+    """The dependency proxy on a host (docs/proxy.md), on the gateway of the cluster's
+    network, registered with a TCP check on the host's agent; returns where it listens."""
+    gateway = cluster_network(engine, layout.name)
+    run_service(engine, layout, host, "proxy", image,
+                {"WAKE_CONSUL": layout.consul_http(host),
+                 "WAKE_CONSUL_DNS": host_port(host.address, CONSUL_DNS_PORT),
+                 "WAKE_HOST": host.name, "WAKE_PROXY_BIND": gateway,
+                 "WAKE_PROXY_PORT": str(PROXY_PORT)})
+    listen = host_port(gateway, PROXY_PORT)
+    agent_at(host).register_service(PROXY_SERVICE, address=gateway, port=PROXY_PORT,
+                                    meta={"host": host.name},
+                                    check={"TCP": listen, "Interval": "5s", "Timeout": "3s"})
+    return listen
 
 
 def _helper(engine: Engine, image: str, script: str, env: dict[str, str]) -> None:
@@ -102,9 +127,12 @@ def register_services(layout: Layout) -> None:
 
 def remove_cluster_containers(engine: Engine, name: str, graceful: bool = False
                               ) -> list[Container]:
-    """Remove the cluster's containers from one engine. `graceful` stops each first, so
-    a Consul client agent leaves the cluster."""
-    return engine.remove_labelled({LABEL_CLUSTER: name}, stop_timeout=15 if graceful else None)
+    """Remove the cluster's containers from one engine, then its network there.
+    `graceful` stops each first, so a Consul client agent leaves the cluster."""
+    removed = engine.remove_labelled({LABEL_CLUSTER: name},
+                                     stop_timeout=15 if graceful else None)
+    engine.remove_networks({LABEL_CLUSTER: name})
+    return removed
 
 
 def consul_image(engine: Engine, cluster: str | None) -> str | None:

@@ -1,5 +1,5 @@
-"""wake's own cluster services (Consul, rsyslog, the registry, the cron scheduler) as wake
-apps.
+"""wake's own cluster services (Consul, rsyslog, the registry, the cron scheduler, the
+dependency proxy) as wake apps.
 
 The manifests live in `services/` (shipped in the wheel as `wake/services`). They are
 copied into `$WAKE_HOME/services/` together with this machine's consul binary and built
@@ -23,11 +23,14 @@ CONSUL = "wake-consul"
 RSYSLOG = "wake-rsyslog"
 REGISTRY = "wake-registry"
 SCHEDULER = "wake-scheduler"
+PROXY = "wake-proxy"
 # app name -> its one process
 PROCESSES = {CONSUL: "agent", RSYSLOG: "master", REGISTRY: "registry",
-             SCHEDULER: "scheduler"}
+             SCHEDULER: "scheduler", PROXY: "proxy"}
 FOLDERS = {CONSUL: "consul", RSYSLOG: "rsyslog", REGISTRY: "registry",
-           SCHEDULER: "scheduler"}
+           SCHEDULER: "scheduler", PROXY: "proxy"}
+# The services that run wake's own Python code (copied in with what it imports).
+PYTHON_SERVICES = (SCHEDULER, PROXY)
 
 
 @cache
@@ -50,21 +53,23 @@ def consul_binary() -> Path:
     return Path(found).resolve()
 
 
-# What the scheduler imports beyond the standard library (with what these require).
-SCHEDULER_LIBRARIES = ("docker", "py-consul", "tenacity", "cronsim")
+# What the scheduler and the proxy import beyond the standard library (with what these
+# require).
+SERVICE_LIBRARIES = ("docker", "py-consul", "tenacity", "cronsim")
 
 
-def scheduler_files() -> dict[Path, Path]:
-    """The scheduler's Python code, relative path in its image -> file here: the wake
-    package and the libraries it imports, copied from the environment wake runs in (so
-    building the image needs no package index; Debian's python3 runs them)."""
+def python_files() -> dict[Path, Path]:
+    """The Python code of the scheduler and the proxy, relative path in their images ->
+    file here: the wake package and the libraries it imports, copied from the environment
+    wake runs in (so building the images needs no package index; Debian's python3 runs
+    them)."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
 
     package = Path(__file__).resolve().parents[1]
     found = {Path("wake") / p.relative_to(package): p for p in package.rglob("*.py")}
-    todo, seen = list(SCHEDULER_LIBRARIES), set()
+    todo, seen = list(SERVICE_LIBRARIES), set()
     while todo:
         name = todo.pop()
         key = name.lower().replace("_", "-")
@@ -74,7 +79,7 @@ def scheduler_files() -> dict[Path, Path]:
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            raise WakeError(f"the cron scheduler needs the Python package {name}, which is "
+            raise WakeError(f"the cluster's services need the Python package {name}, which is "
                             "not installed where wake runs; reinstall wake") from None
         for line in dist.requires or []:
             wanted = Requirement(line)
@@ -111,8 +116,8 @@ def materialize(home: Path | None = None) -> Path:
         if app == CONSUL:
             _sync_file(consul_binary(), dst / "bin" / "consul")
             wanted.add(Path("bin/consul"))
-        if app == SCHEDULER:  # wake's own code and the libraries it imports, as they are
-            for rel, source in scheduler_files().items():
+        if app in PYTHON_SERVICES:  # wake's own code and the libraries it imports, as is
+            for rel, source in python_files().items():
                 _sync_file(source, dst / rel)
                 wanted.add(rel)
         # Files removed from the source go from the copy too (they would change the key).
@@ -133,17 +138,18 @@ class ServiceImages:
     rsyslog: str
     registry: str
     scheduler: str
+    proxy: str
 
     def all(self) -> list[str]:
-        return [self.consul, self.rsyslog, self.registry, self.scheduler]
+        return [self.consul, self.rsyslog, self.registry, self.scheduler, self.proxy]
 
     def every_host(self) -> list[str]:
         """What runs on every host (the first host runs all)."""
-        return [self.consul, self.scheduler]
+        return [self.consul, self.scheduler, self.proxy]
 
 
 def build(say: Callable[[str], None] | None = None) -> ServiceImages:
-    """Build (or find up to date) the three service images; returns their tags."""
+    """Build (or find up to date) the service images; returns their tags."""
     from ..build.builder import Builder
     from ..build.session import Session
 
@@ -153,4 +159,5 @@ def build(say: Callable[[str], None] | None = None) -> ServiceImages:
         builder.ensure(node)
     tags = {app: session.materializer.get(stages.app_task(app, f"release-{process}")).tag
             for app, process in PROCESSES.items()}
-    return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY], tags[SCHEDULER])
+    return ServiceImages(tags[CONSUL], tags[RSYSLOG], tags[REGISTRY], tags[SCHEDULER],
+                         tags[PROXY])

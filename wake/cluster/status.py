@@ -1,8 +1,9 @@
 """`wake cluster status`: the Consul servers, each host, and the cluster services.
 
 Everything comes from Consul (raft configuration, serf members, health of the
-`wake-host`, `wake-rsyslog` and `wake-registry` services), plus each host's engine for
-what runs on it. If the master does not answer, the other servers are asked.
+`wake-host`, `wake-rsyslog`, `wake-registry` and each host's `wake-proxy` services, what
+each proxy reported it serves), plus each host's engine for what runs on it. If the
+master does not answer, the other servers are asked.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from typing import Any
 
 from ..consul import Agent, ConsulUnreachable
 from ..errors import WakeError
+from ..proxy import routes
 from ..waiting import wait_until
 from .clusters import Cluster
 from .hosts import Host
-from .layout import HOST_SERVICE, LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE
+from .layout import (
+    HOST_SERVICE,
+    LABEL_CLUSTER,
+    PROXY_SERVICE,
+    REGISTRY_SERVICE,
+    RSYSLOG_SERVICE,
+)
 
 SCHEDULER_LOCK = "wake/cron/leader"  # wake.cron.scheduler.LEADER_KEY
 
@@ -132,12 +140,17 @@ def _read(cluster: Cluster, agent: Agent) -> Status:
     found_hosts += [HostStatus(name, "-", "missing", 0, 0, "", note="not registered in Consul")
                     for name in cluster.hosts if name not in listed]
     found_services = []
-    for name in (RSYSLOG_SERVICE, REGISTRY_SERVICE):
+    serving = routes.loaded(agent)
+    for name in (RSYSLOG_SERVICE, REGISTRY_SERVICE, PROXY_SERVICE):
         for entry in agent.health_service(name):
             service = entry["Service"]
             own = [c for c in entry["Checks"] if c.get("ServiceID")]
             failing = [c for c in own if c.get("Status") != "passing"]
             output = " ".join((failing[0].get("Output") or "").split())[:160] if failing else ""
+            if name == PROXY_SERVICE and not failing:
+                loaded = serving.get(entry["Node"]["Node"])
+                output = ("serving " + (", ".join(loaded.apps) or "no dependencies yet")
+                          if loaded else "not reporting what it serves yet")
             found_services.append(ServiceStatus(
                 name, entry["Node"]["Node"], f"{service['Address']}:{service['Port']}",
                 _worst(entry["Checks"]), output))

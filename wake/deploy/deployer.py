@@ -25,6 +25,7 @@ from ..build.session import Session
 from ..cluster.clusters import Cluster
 from ..engine import Engine
 from ..errors import UsageError, WakeError
+from ..proxy import routes
 from . import converge, instances, placement, rollout
 from .instances import Instance
 from .lock import DeployLock
@@ -46,7 +47,8 @@ def desired(session: Session, app_name: str) -> Release:
         mat = session.materializer.get(stages.app_task(app.name, f"release-{p.name}"))
         processes.append(ProcessRelease(
             p.name, mat.key, mat.tag, p.instances, p.cpu, p.memory, p.health_path,
-            p.grace, p.deadline, p.stop_timeout))
+            p.grace, p.deadline, p.stop_timeout,
+            dependencies=tuple(sorted(app.manifest.dependencies))))
     jobs = []
     for c in app.manifest.cron_jobs:
         mat = session.materializer.get(stages.app_task(app.name, f"release-{c.name}"))
@@ -174,6 +176,7 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
                 record = record.with_cron_job(replace(c, digest=c.digest or
                                                       target.push(build, c)))
         _spread_cron_images(target, build, record, say)
+        _route(target, app, (old.dependencies if old else ()) + record.dependencies, say)
         converge.repair(target, app, say)
         everyone = instances.instances(target.agent)
         steps = plan(target, record, everyone)
@@ -192,6 +195,23 @@ def roll(target: Target, build: Engine, release: Release, state: State, held: De
     rollout.finish(done, target, say)
     store.save(replace(record, result="succeeded"))
     store.finish(event, "succeeded")
+    # The old instances are gone: what they depended on and the new ones do not goes too.
+    _route(target, app, record.dependencies, say, wait=False)
+
+
+def _route(target: Target, app: str, dependencies: tuple[str, ...], say: Say,
+           wait: bool = True) -> None:
+    """Record what the app's instances depend on for the proxies (docs/proxy.md); with
+    `wait`, until every running proxy serves it, so a new instance finds its
+    dependencies from its first request."""
+    index, changed = routes.set_app(target.agent, app, dependencies)
+    if changed:
+        say(f"  proxy: serving {', '.join(sorted(set(dependencies))) or 'nothing'} for {app}"
+            + (" (the proxies reload)" if wait else ""))
+    if wait and changed:
+        running = [h for h, health in routes.proxies(target.agent).items()
+                   if health == "passing" and h in target.hosts]
+        routes.wait_loaded(target.agent, index, running, say)
 
 
 def _spread_cron_images(target: Target, build: Engine, release: Release, say: Say) -> None:
@@ -283,9 +303,19 @@ def preview(session: Session, target: Target, app: str) -> dict[str, Any]:
     state = observe(session, target, app)
     want = state.want
     result: dict[str, Any] = {"app": app, "release": want.id, "current": state.current,
-                              "up_to_date": state.up_to_date, "steps": [], "why": {}}
+                              "up_to_date": state.up_to_date, "steps": [], "why": {},
+                              "proxy": []}
     if state.up_to_date:
         return result
+    recorded, _ = routes.read(target.agent)
+    before = set(recorded.get(app, ()))
+    after = set(want.dependencies)
+    if after - before:
+        result["proxy"].append(f"proxies serve {', '.join(sorted(after - before))} for {app}"
+                               " (reloaded before its instances start)")
+    if before - after:
+        result["proxy"].append(f"proxies stop serving {', '.join(sorted(before - after))} "
+                               f"for {app} (after the deploy)")
     builder = quiet_builder(session)
     for p in want.processes:
         theirs = [i for i in state.running if i.process == p.name]
@@ -343,6 +373,7 @@ def render_preview(found: list[dict[str, Any]], cluster: str) -> str:
             continue
         lines.append(f"  {app['app']}: release {app['release'][:12]} (current: {current})")
         lines += [f"    {step}" for step in app["steps"]]
+        lines += [f"    proxy: {line}" for line in app.get("proxy", ())]
         for process, reasons in sorted(app["why"].items()):
             lines.append(f"    why {process}: {'; '.join(reasons)}")
     return "\n".join(lines)

@@ -13,10 +13,17 @@ import time
 from dataclasses import dataclass
 
 from ..cluster.hosts import Host
-from ..cluster.layout import CONSUL_HTTP_PORT, HOST_SERVICE, LABEL_CLUSTER, host_port
+from ..cluster.layout import (
+    CONSUL_HTTP_PORT,
+    HOST_SERVICE,
+    LABEL_CLUSTER,
+    host_port,
+    network_name,
+)
 from ..consul import Agent, ConsulUnreachable
 from ..engine import Container, Engine
 from ..errors import WakeError
+from ..proxy.haproxy import HTTP_TAG
 from ..waiting import Pending, wait_until
 from .release import ProcessRelease, Release
 
@@ -121,8 +128,10 @@ def instances(agent: Agent, app: str | None = None) -> list[Instance]:
 
 def start(engine: Engine, host: HostInfo, cluster: str, release: Release,
           process: ProcessRelease, image: str, syslog: str | None,
-          instance: str | None = None) -> Instance:
-    """Run one instance of a process on a host and register it with that host's agent."""
+          instance: str | None = None, proxy: str | None = None) -> Instance:
+    """Run one instance of a process on a host, on the cluster's network, and register it
+    with that host's agent. `proxy`: the host's proxy address (the network's gateway),
+    which the names of the process's dependencies resolve to inside the instance."""
     name = instance or new_instance_name(process.name)
     app = release.app
     labels = {LABEL_CLUSTER: cluster, LABEL_APP: app, LABEL_PROCESS: process.name,
@@ -137,7 +146,9 @@ def start(engine: Engine, host: HostInfo, cluster: str, release: Release,
     container = engine.run(
         image, container_name(app, name), labels,
         env={"WAKE_INSTANCE": name, "WAKE_RELEASE": release.short, "PORT": str(PORT)},
-        cpu=process.cpu, memory_mb=process.memory, ports=ports, log=log, hostname=name)
+        cpu=process.cpu, memory_mb=process.memory, ports=ports, log=log, hostname=name,
+        network=network_name(cluster) if proxy else None,
+        extra_hosts={dep: proxy for dep in process.dependencies} if proxy else None)
     return register(host, release.app, release.id, process, name, container)
 
 
@@ -155,7 +166,9 @@ def register(host: HostInfo, app: str, release_id: str, process: ProcessRelease,
                     process.spec)
     host.agent().register_service(
         app, host.address, port, service_id=made.service_id,
-        tags=[APP_TAG, f"process:{process.name}", f"release:{release_id[:12]}"],
+        # HTTP_TAG: found by the proxies (the SRV records of _APP._http.service.consul).
+        tags=[APP_TAG, f"process:{process.name}", f"release:{release_id[:12]}",
+              *([HTTP_TAG] if port else [])],
         meta={"process": process.name, "release": release_id, "instance": instance,
               "container": container.name, "cpu": f"{process.cpu:g}",
               "memory": str(process.memory), "spec": process.spec},

@@ -35,12 +35,19 @@ class ProcessRelease:
     stop_timeout: int
     image_id: str = ""  # known once built
     digest: str = ""  # known once pushed to the cluster's registry
+    # The apps its instances reach through the host's proxy (the app's `dependencies`):
+    # part of an instance, as their names are in its /etc/hosts.
+    dependencies: tuple[str, ...] = ()
 
     def decided(self) -> dict[str, Any]:
         """What decides the release id (no image id or digest)."""
         data = asdict(self)
         for known_later in ("image", "image_id", "digest"):
             data.pop(known_later)
+        if not self.dependencies:  # absent: ids of releases without any stay as they were
+            data.pop("dependencies")
+        else:
+            data["dependencies"] = list(self.dependencies)
         return data
 
     @property
@@ -103,6 +110,11 @@ class Release:
     def short(self) -> str:
         return self.id[:SHORT]
 
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """The apps its instances reach through the proxies."""
+        return tuple(sorted({d for p in self.processes for d in p.dependencies}))
+
     def process(self, name: str) -> ProcessRelease:
         for p in self.processes:
             if p.name == name:
@@ -130,7 +142,8 @@ class Release:
     def from_json(cls, text: bytes | str, where: str) -> Release:
         try:
             data = json.loads(text)
-            processes = tuple(ProcessRelease(**p) for p in data.pop("processes"))
+            processes = tuple(ProcessRelease(**{**p, "dependencies": tuple(
+                p.get("dependencies", ()))}) for p in data.pop("processes"))
             cron_jobs = tuple(CronRelease(**c) for c in data.pop("cron_jobs", ()))
             data.pop("id", None)
             env = tuple(sorted((str(k), str(v)) for k, v in data.pop("env").items()))
@@ -155,7 +168,8 @@ def changes(old: Release | None, new: Release) -> tuple[str, ...]:
             continue
         if was.stage_key != p.stage_key:
             found.append(f"{p.name}: new image")
-        for attr in ("instances", "cpu", "memory", "health_path", "stop_timeout"):
+        for attr in ("instances", "cpu", "memory", "health_path", "stop_timeout",
+                     "dependencies"):
             if getattr(was, attr) != getattr(p, attr):
                 found.append(f"{p.name}: {attr} {getattr(was, attr)} -> {getattr(p, attr)}")
     found += [f"{name}: removed" for name in sorted(before)]

@@ -23,7 +23,12 @@ from .release import ProcessRelease, Release
 from .target import Target
 
 Say = Callable[[str], None]
-DRAIN = 2.0  # seconds between taking an instance out of Consul and stopping it
+# Seconds between taking an instance out of Consul and stopping it: the proxies ask
+# Consul's DNS every second (haproxy.RESOLVE_EVERY) and drop an instance gone from the
+# answer at once; the agents answer from the servers' state, a moment behind at most.
+# Three seconds cover that twice over; requests it already has, the instance finishes
+# on SIGTERM within its stop_timeout.
+DRAIN = 3.0
 LOG_LINES = 50
 
 
@@ -72,7 +77,7 @@ def _start(step: StartStep, target: Target, build: Engine, release: Release,
     image = target.image_on(step.host, build, process, say)
     engine = target.engine(step.host)
     made = instances.start(engine, host, target.cluster.name, release, process, image,
-                           target.syslog)
+                           target.syslog, proxy=target.proxy(step.host))
     done.started.append(made)
     where = f"{made.address}:{made.port}" if made.port else made.address
     say(f"  {release.app} {made.instance}: started on {step.host} ({where}), waiting for "

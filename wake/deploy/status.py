@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from ..build.session import Session
 from ..cluster.clusters import Cluster
 from ..errors import UsageError, WakeError
+from ..proxy import routes
 from . import converge, deployer, instances
 from .store import ReleaseStore
 from .target import Target
@@ -92,6 +93,19 @@ def _instance(target: Target, i: instances.Instance) -> InstanceStatus:
         pass
     return InstanceStatus(i.instance, i.process, i.host, i.address, i.port, i.health,
                           i.release[:12], uptime)
+
+
+def proxies(cluster: Cluster) -> list[str]:
+    """One line per host's dependency proxy: its health and what it serves."""
+    agent = cluster.answering()
+    served = routes.loaded(agent)
+    lines = []
+    for host, health in sorted(routes.proxies(agent).items()):
+        loaded = served.get(host)
+        what = (", ".join(loaded.apps) or "no dependencies") if loaded else "nothing reported"
+        lines.append(f"proxy on {host}: {health}, serving {what}")
+    return lines or ["no dependency proxies registered (a cluster made before wake had them: "
+                     "`wake cluster join` a host again, or make the cluster anew)"]
 
 
 def to_json(found: list[AppStatus]) -> str:

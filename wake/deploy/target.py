@@ -40,6 +40,7 @@ class Target:
     _identities: dict[str, str] = field(default_factory=dict)
     _pushed: dict[str, str] = field(default_factory=dict)  # local tag -> digest
     _unreachable: dict[str, WakeError] = field(default_factory=dict)  # asked once per run
+    _gateways: dict[str, str] = field(default_factory=dict)  # host -> its proxy's address
 
     @classmethod
     def open(cls, cluster: Cluster) -> Target:
@@ -76,6 +77,15 @@ class Target:
                 self._unreachable[host] = exc
                 raise
         return self._engines[host]
+
+    def proxy(self, host: str) -> str:
+        """The address of the host's dependency proxy as its instances see it: the
+        gateway of the cluster's network there (the network is made if missing)."""
+        if host not in self._gateways:
+            from ..cluster.provision import cluster_network
+
+            self._gateways[host] = cluster_network(self.engine(host), self.cluster.name)
+        return self._gateways[host]
 
     def same_engine(self, host: str, build: Engine) -> bool:
         """Whether the host's engine is the build engine (a local cluster)."""
