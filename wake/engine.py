@@ -513,6 +513,20 @@ class Engine:
             data: bytes = self._client.containers.get(name).logs(tail=tail)
         return "\n".join(map(plain, data.decode("utf-8", "replace").splitlines()))
 
+    def exec_output(self, name: str, command: list[str]) -> tuple[int, bytes]:
+        """Run a command in a running container; its exit code and its stdout, as bytes."""
+        with self._translate(f"exec {command[:2]!r} in {name}"):
+            code, output = self._client.containers.get(name).exec_run(command, stderr=False)
+            return int(code), bytes(output)
+
+    def exec_stream(self, name: str, command: list[str]) -> Iterator[bytes]:
+        """Run a command in a running container and yield its stdout as it comes (until
+        it ends or the caller stops reading)."""
+        with self._translate(f"exec {command[:2]!r} in {name}"):
+            result = self._client.containers.get(name).exec_run(command, stderr=False,
+                                                                stream=True)
+            yield from result.output
+
     def exec(self, name: str, command: list[str]) -> tuple[int, str]:
         """Run a command in a running container; its exit code and output."""
         with self._translate(f"exec {command!r} in {name}"):

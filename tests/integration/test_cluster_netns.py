@@ -121,6 +121,10 @@ def test_cluster_comes_up_from_nothing(setup: Setup) -> None:
     services = {s["name"]: s for s in status["services"]}
     assert services["wake-rsyslog"]["health"] == "passing"
     assert services["wake-registry"]["health"] == "passing"
+    # A dependency proxy on every host, passing its check (docs/proxy.md).
+    proxies = [s for s in status["services"] if s["name"] == "wake-proxy"]
+    assert sorted(p["host"] for p in proxies) == sorted(setup.names), proxies
+    assert all(p["health"] == "passing" for p in proxies), proxies
     assert status["down"] == []
     assert status["encrypted"]  # gossip, with the key create made
     # The text form says the same.
@@ -130,17 +134,24 @@ def test_cluster_comes_up_from_nothing(setup: Setup) -> None:
     assert clusters["clusters"][setup.cluster]["hosts"] == setup.names
 
 
-def test_rsyslog_master_files_messages_by_host(setup: Setup) -> None:
+def test_rsyslog_master_files_messages_by_app_and_process(setup: Setup) -> None:
     first = setup.host(setup.names[0])
     with socket.create_connection((first.address, 5514), timeout=5) as conn:
-        conn.sendall(b"<14>Nov 25 06:00:00 web-7 shop: order 42 paid\n")
+        conn.sendall(b"<14>Nov 25 06:00:00 box shop.web.web-7: order 42 paid\n"
+                     b"<14>Nov 25 06:00:00 box ../../etc.x.y: kept out of /etc\n"
+                     b"<14>Nov 25 06:00:00 box cron: not a wake app's line\n")
     container = setup.sdk(setup.names[0]).containers.get(f"wake-{setup.cluster}-rsyslog")
 
     def filed() -> bool:
-        out = container.exec_run(["cat", "/var/log/wake/web-7/shop.log"]).output
-        return b"order 42 paid" in out
+        out = container.exec_run(["cat", "/var/log/wake/shop/web.log"]).output.decode()
+        # TIME APP PROCESS INSTANCE SENDER MESSAGE
+        return any(line.split(" ", 5)[1:4] == ["shop", "web", "web-7"]
+                   and line.endswith(" order 42 paid") for line in out.splitlines())
 
-    wait_for(filed, timeout=20, what="the message in rsyslog's file")
+    wait_for(filed, timeout=20, what="the message in the app's file")
+    listing = container.exec_run(["find", "/var/log/wake", "-type", "f"]).output.decode()
+    assert "/etc" not in listing.replace("/var/log/wake", ""), listing
+    assert "/var/log/wake/_other/" in listing, listing
 
 
 def test_image_pushed_from_here_pulls_on_every_host(setup: Setup, base_image: str) -> None:

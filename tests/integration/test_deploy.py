@@ -41,13 +41,19 @@ def test_cold_deploy_spreads_web_and_every_instance_passes(site: Site) -> None:
         assert instance["url"].startswith(f"http://{site.host(instance['host']).address}:")
         assert health(instance["url"]) == 200
     assert all(c[2] == "running" for c in site.containers().values())
-    # Each instance logs to the cluster's rsyslog master, tagged app.process.instance.
-    rsyslog = site.sdk(site.hosts[0]).containers.get(f"wake-{site.cluster}-rsyslog")
-    for instance in web:
-        def logged(name: str = instance["instance"]) -> bool:
-            out = rsyslog.exec_run(["sh", "-c", f"cat /var/log/wake/*/{APP}.web.{name}.log"])
-            return b"Puma" in out.output or b"puma" in out.output
-        wait_for(logged, timeout=30, what=f"{instance['instance']}'s log lines in rsyslog")
+    # Each instance logs to the cluster's rsyslog master: `wake logs` reads them back,
+    # from every instance, with the host each runs on.
+    def logged() -> bool:
+        found = _log_lines(site, "web", "--since", "1h")
+        said = {(line["instance"], line["host"]) for line in found
+                if "uma" in line["message"]}  # Puma's start-up lines
+        return {(i["instance"], i["host"]) for i in web} <= said
+    wait_for(logged, timeout=30, what="every web instance's lines in `wake logs`")
+
+
+def _log_lines(site: Site, *args: str) -> list[dict[str, str]]:
+    done = ok(site.wake("logs", APP, *args, "--json"))
+    return [json.loads(text) for text in done.splitlines() if text.startswith("{")]
 
 
 def test_a_second_deploy_does_nothing(site: Site) -> None:
@@ -353,6 +359,39 @@ class Serving(threading.Thread):
             if not any(health(url) == 200 for url in urls):
                 self.down += 1
             time.sleep(0.3)
+
+
+def test_logs_follow_instances_cron_runs_and_deploy_events(site: Site) -> None:
+    # -f: the worker logs a heartbeat every 5 s; new lines arrive as they are written.
+    follower = site.start("logs", APP, "worker", "-f", "-n", "0")
+    try:
+        assert follower.stdout is not None
+        began = time.monotonic()
+        line = follower.stdout.readline()  # blocks until one comes (or the process ends)
+        assert "worker[" in line and "no jobs, sleeping" in line, line
+        assert time.monotonic() - began < 30
+    finally:
+        follower.kill()
+        follower.wait()
+    # A cron run's output, under its job's name and slot.
+    out = ok(site.wake("cron", "run", APP, "bust-caches"))
+    assert "started on" in out, out
+    wait_for(lambda: any("caches busted" in line["message"]
+                         for line in _log_lines(site, "bust-caches")),
+             timeout=120, what="the cron run's output in `wake logs`")
+    (run,) = [line for line in _log_lines(site, "bust-caches") if "busted" in line["message"]]
+    assert run["instance"].startswith("manual-") and run["host"] in site.hosts, run
+    # Deploy, rollback and lock events, with who made them.
+    events = [line["message"] for line in _log_lines(site, "deploy", "-n", "2000")]
+    assert any(m.startswith("event: deploy ") and "succeeded" in m for m in events)
+    assert any(m.startswith("event: rollback ") for m in events)
+    assert any(m.startswith("event: lock break ") for m in events)
+    assert any("passing after" in m for m in events)  # the deploy's own progress lines
+    # --instance and --since narrow it down.
+    web = next(i["instance"] for i in site.status()["instances"] if i["process"] == "web")
+    only = _log_lines(site, "--instance", web, "--since", "2h")
+    assert only and {line["instance"] for line in only} == {web}
+    assert _log_lines(site, "--since", "2030-01-01T00:00:00") == []
 
 
 def test_a_host_that_dies_mid_rollout(site: Site) -> None:

@@ -50,6 +50,7 @@ from .deploy import (
     cmd_rollback,
     cmd_status,
 )
+from .logs import cmd_logs
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -255,6 +256,20 @@ def parser() -> argparse.ArgumentParser:
             "with result and host, next slot; `wake cron run APP JOB` runs one now")
     p.add_argument("words", nargs="+", metavar="APP | run APP JOB")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("logs", cmd_logs, "an app's log lines from the cluster's log master: its "
+            "processes' output, cron runs and deploy events (the last 100; -f follows)")
+    p.add_argument("app")
+    p.add_argument("process", nargs="?", help="one process, cron job, or `deploy` (events)")
+    p.add_argument("-f", "--follow", action="store_true", help="then print new lines as "
+                   "they come, until interrupted")
+    p.add_argument("--since", metavar="WHEN", help="lines since a duration ago (30s, 10m, "
+                   "2h, 1d) or a time (2026-11-26T10:00, UTC)")
+    p.add_argument("--instance", metavar="ID", help="one instance (e.g. web-3f2a9c) or cron "
+                   "run (its slot)")
+    p.add_argument("-n", "--lines", type=int, metavar="N", help="the last N lines (default "
+                   "100; with --since: every line since)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
 
     p = add("status", cmd_status, "each app's current release and instances: host, "
             "address, health, uptime; whether the cluster matches the workspace")

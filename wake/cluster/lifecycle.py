@@ -28,6 +28,7 @@ from .layout import (
     KV_REGISTRY_CA,
     LEADER_TIMEOUT,
     PROXY_PORT,
+    PROXY_SERVICE,
     REGISTRY_PORT,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
@@ -128,6 +129,8 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
                 f"cluster network's gateway)")
             for host in layout.hosts:
                 run_proxy(engines[host.name], layout, host, images.proxy)
+            for host in layout.hosts:
+                agent.wait_passing(PROXY_SERVICE, HEALTH_TIMEOUT, node=host.name)
             cluster = clusters.add(
                 name, master, check=True,
                 servers=tuple(layout.consul_http(h) for h in layout.servers),

@@ -28,6 +28,7 @@ from .layout import (
     GOSSIP_KEY_FILE,
     HOST_SERVICE,
     KV_REGISTRY_CA,
+    PROXY_SERVICE,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
     Layout,
@@ -185,6 +186,7 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                     run_scheduler(engine, Layout(cluster.name, (host,)), host,
                                   images.scheduler)
                     run_proxy(engine, Layout(cluster.name, (host,)), host, images.proxy)
+                    agent.wait_passing(PROXY_SERVICE, JOIN_TIMEOUT, node=host.name)
                 except BaseException:
                     say(f"{host.name}: join failed; removing its agent")
                     _clean_host(engine, host, cluster.name, facts.registry, images.consul)

@@ -25,6 +25,8 @@ from ..build.session import Session
 from ..cluster.clusters import Cluster
 from ..engine import Engine
 from ..errors import UsageError, WakeError
+from ..logs.read import DEPLOY
+from ..logs.ship import Shipper
 from ..proxy import routes
 from . import converge, instances, placement, rollout
 from .instances import Instance
@@ -131,6 +133,9 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say,
     `--json` prints)."""
     began = time.monotonic()
     target = Target.open(cluster)
+    # What the deploy says also goes to the log master (`wake logs APP deploy`).
+    ship = Shipper(target.syslog, app, DEPLOY, f"{getpass.getuser()}@{socket.gethostname()}")
+    say = ship.tee(say)
     try:
         session.materializer.base_id_fallback = target.base_image_id
         want = observe(session, target, app).want
@@ -150,6 +155,7 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say,
         say(f"{app}: release {want.short} is current ({time.monotonic() - began:.1f} s)")
         return _result(app, want, "deployed", instances.instances(target.agent, app), began)
     finally:
+        ship.close()
         target.close()
 
 
@@ -233,6 +239,8 @@ def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: 
     resources as recorded - by the same health-gated rollout as a deploy."""
     began = time.monotonic()
     target = Target.open(cluster)
+    ship = Shipper(target.syslog, app, DEPLOY, f"{getpass.getuser()}@{socket.gethostname()}")
+    say = ship.tee(say)
     try:
         store = ReleaseStore(target.agent, app)
         current, _ = store.current()
@@ -254,6 +262,7 @@ def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: 
         return _result(app, release, "rolled back",
                        instances.instances(target.agent, app), began)
     finally:
+        ship.close()
         target.close()
 
 

@@ -118,12 +118,26 @@ class ReleaseStore:
                                "deploy again")
 
     def record(self, event: Event) -> Event:
-        """Add an event to the app's history (or update it: the same `at`)."""
+        """Add an event to the app's history (or update it: the same `at`), and send it
+        to the cluster's log master (`wake logs APP deploy`)."""
         self.agent.kv_put(f"{self.folder}/history/{event.stamp}", event.to_json())
         entries = self.agent.kv_list(f"{self.folder}/history/")
         for old in sorted(entries, key=lambda e: e.key, reverse=True)[KEEP_EVENTS:]:
             self.agent.kv_delete(old.key)
+        self._ship(event)
         return event
+
+    def _ship(self, event: Event) -> None:
+        from ..logs.ship import Shipper, master_address
+
+        text = (f"event: {event.action} {event.release[:12] or '-'} {event.result}"
+                f" (by {event.who or '?'}@{event.machine or '?'}"
+                f"{', commit ' + event.commit[:12] if event.commit else ''})"
+                f"{': ' + event.detail if event.detail else ''}")
+        ship = Shipper(master_address(self.agent), self.app, "deploy",
+                       f"{event.who}@{event.machine}")
+        ship.send(text)
+        ship.close()
 
     def finish(self, event: Event, result: str, detail: str = "") -> Event:
         return self.record(replace(event, result=result, detail=detail[:2000]))
