@@ -47,7 +47,13 @@ def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
         assert [(s["node"], s["serf"]) for s in status["servers"]] == [("local", "alive")]
         assert [(h["name"], h["health"]) for h in status["hosts"]] == [("local", "passing")]
         assert {s["name"]: s["health"] for s in status["services"]} == {
-            "wake-rsyslog": "passing", "wake-registry": "passing"}
+            "wake-rsyslog": "passing", "wake-registry": "passing", "wake-proxy": "passing"}
+        # The proxy listens on the gateway of the cluster's own network (the quick
+        # start's cluster has another: both run on one engine).
+        network = docker.from_env().networks.get(f"wake-{name}")
+        gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+        (proxy,) = [s for s in status["services"] if s["name"] == "wake-proxy"]
+        assert proxy["address"] == f"{gateway}:8000"
         # The cron scheduler runs (Debian's python3 with wake copied in) and is active.
         wait_for(lambda: json.loads(ok(wake(home, "cluster", "status", "--json")))[
             "scheduler"] == "local", timeout=60, what="the cron scheduler active")
@@ -65,6 +71,7 @@ def test_local_cluster_up_status_destroy(tmp_path: Path, base_image: str,
     ok(destroyed)
     left = docker.from_env().containers.list(all=True, filters={"label": f"wake.cluster={name}"})
     assert left == []
+    assert docker.from_env().networks.list(names=[f"wake-{name}"]) == []
     assert not Path(f"/etc/docker/certs.d/{address}:5000").exists()
     assert not any(busy(address, p) for p in (8500, 5000, 5514))
     assert os.path.exists(home / "clusters.json")

@@ -59,6 +59,10 @@ def job_image(client: docker.DockerClient, base_image: str) -> Iterator[str]:
             container.remove(force=True)
     with contextlib.suppress(docker.errors.ImageNotFound):
         client.images.remove(tag, force=True)
+    # The runs ran on the cluster "test"'s network, which the runner made.
+    for network in client.networks.list(filters={"label": "wake.cluster=test"}):
+        with contextlib.suppress(docker.errors.APIError):
+            network.remove()
 
 
 def deploy_jobs(agent: Agent, app: str, image: str, jobs: dict[str, dict[str, object]],

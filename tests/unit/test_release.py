@@ -79,3 +79,14 @@ def test_dependencies_decide_the_release_and_the_instance_only_when_there_are_so
     assert "web: dependencies () -> ('api',)" in changes(plain, with_deps)
     again = Release.from_json(with_deps.to_json(), "test")
     assert again == with_deps and again.id == with_deps.id
+
+
+def test_cron_jobs_carry_the_apps_dependencies_too() -> None:
+    from wake.deploy.release import CronRelease
+
+    job = CronRelease("bust", "k" * 64, "img", "*/10 * * * *", 0.5, 256, 3600)
+    assert "dependencies" not in job.decided()
+    cron_only = Release("shop", (), (), (replace(job, dependencies=("api",)),))
+    assert cron_only.dependencies == ("api",)
+    again = Release.from_json(cron_only.to_json(), "test")
+    assert again == cron_only and again.id == cron_only.id

@@ -14,7 +14,13 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from .. import registry as registry_mod
-from ..cluster.layout import LABEL_CLUSTER, REGISTRY_SERVICE, RSYSLOG_SERVICE, host_port
+from ..cluster.layout import (
+    LABEL_CLUSTER,
+    REGISTRY_SERVICE,
+    RSYSLOG_SERVICE,
+    host_port,
+    network_name,
+)
 from ..consul import Agent
 from ..deploy import instances as instances_mod
 from ..deploy.instances import LABEL_APP, HostInfo
@@ -82,13 +88,18 @@ class Runner:
             if syslog:
                 log = ("syslog", {"syslog-address": f"udp://{syslog}",
                                   "tag": f"{run.app}.{run.job}.{run.slot}"})
+            # On the cluster's network, the app's dependencies at the host's proxy
+            # (docs/proxy.md), as its instances have them.
+            gateway = engine.ensure_network(network_name(self.cluster),
+                                            {LABEL_CLUSTER: self.cluster})
             container = engine.run(
                 image, container_name(run),
                 {LABEL_CLUSTER: self.cluster, LABEL_APP: run.app, LABEL_JOB: run.job,
                  LABEL_SLOT: run.slot},
                 env={"WAKE_CRON_SLOT": run.slot, "WAKE_RELEASE": release.short},
                 restart=False, cpu=job.cpu, memory_mb=job.memory, log=log,
-                hostname=f"{run.job}-cron"[:63])
+                hostname=f"{run.job}-cron"[:63], network=network_name(self.cluster),
+                extra_hosts={dep: gateway for dep in job.dependencies})
         except WakeError as exc:
             self.say(f"cron {run.app}/{run.job} {run.slot}: could not start: {exc}")
             done = ledger.update(run, result=runs_mod.FAILED, detail=str(exc)[:1000],

@@ -55,7 +55,8 @@ def desired(session: Session, app_name: str) -> Release:
     for c in app.manifest.cron_jobs:
         mat = session.materializer.get(stages.app_task(app.name, f"release-{c.name}"))
         jobs.append(CronRelease(c.name, mat.key, mat.tag, c.schedule, c.cpu, c.memory,
-                                c.timeout))
+                                c.timeout,
+                                dependencies=tuple(sorted(app.manifest.dependencies))))
     return Release(app.name, tuple(processes), tuple(sorted(app.manifest.env_dict.items())),
                    tuple(jobs))
 

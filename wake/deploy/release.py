@@ -74,11 +74,16 @@ class CronRelease:
     timeout: int  # seconds a run may take
     image_id: str = ""
     digest: str = ""
+    dependencies: tuple[str, ...] = ()  # as ProcessRelease.dependencies
 
     def decided(self) -> dict[str, Any]:
         data = asdict(self)
         for known_later in ("image", "image_id", "digest"):
             data.pop(known_later)
+        if not self.dependencies:
+            data.pop("dependencies")
+        else:
+            data["dependencies"] = list(self.dependencies)
         return data
 
 
@@ -113,7 +118,8 @@ class Release:
     @property
     def dependencies(self) -> tuple[str, ...]:
         """The apps its instances reach through the proxies."""
-        return tuple(sorted({d for p in self.processes for d in p.dependencies}))
+        return tuple(sorted({*(d for p in self.processes for d in p.dependencies),
+                             *(d for c in self.cron_jobs for d in c.dependencies)}))
 
     def process(self, name: str) -> ProcessRelease:
         for p in self.processes:
@@ -144,7 +150,8 @@ class Release:
             data = json.loads(text)
             processes = tuple(ProcessRelease(**{**p, "dependencies": tuple(
                 p.get("dependencies", ()))}) for p in data.pop("processes"))
-            cron_jobs = tuple(CronRelease(**c) for c in data.pop("cron_jobs", ()))
+            cron_jobs = tuple(CronRelease(**{**c, "dependencies": tuple(
+                c.get("dependencies", ()))}) for c in data.pop("cron_jobs", ()))
             data.pop("id", None)
             env = tuple(sorted((str(k), str(v)) for k, v in data.pop("env").items()))
             changes = tuple(data.pop("changes", ()))
