@@ -104,6 +104,8 @@ def _bump_api(deps: Path, version: int) -> None:
 
 
 def test_front_reaches_api_through_the_proxy_on_every_host(site: Site, deps: Path) -> None:
+    plan = ok(site.wake("plan", "front", workspace=deps, timeout=900))
+    assert "proxy: proxies serve api for front" in plan, plan
     out = ok(site.doit("deploy:front", workspace=deps, timeout=900))
     # front depends on api: api's deploy went first, and the proxies served api before
     # front's first instance started.
