@@ -189,7 +189,8 @@ def test_a_host_joins_the_running_cluster_and_leaves(setup: Setup, base_image: s
     assert [h["name"] for h in status["hosts"]] == [*setup.names, extra]
     host = status["hosts"][-1]
     assert host["health"] == "passing" and host["cpus"] >= 1 and host["memory"] > 2**28
-    assert host["placed"] == [f"wake-{name}-consul", f"wake-{name}-scheduler"]
+    assert host["placed"] == [f"wake-{name}-consul", f"wake-{name}-proxy",
+                              f"wake-{name}-scheduler"]
     assert len(status["servers"]) == 3  # it runs a client agent, not a fourth server
     assert extra in json.loads((setup.home / "clusters.json").read_text())["clusters"][
         name]["hosts"]

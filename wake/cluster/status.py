@@ -77,8 +77,12 @@ class Status:
     @property
     def down(self) -> list[str]:
         names = {s.node for s in self.servers if s.serf != "alive"}
-        names |= {h.name for h in self.hosts if h.health != "passing"}
-        names |= {s.name for s in self.services if s.health != "passing"}
+        hosts = {h.name for h in self.hosts if h.health != "passing"}
+        names |= hosts
+        # A service on a host that is down is down with it (said once, by the host); a
+        # proxy, which every host has, is named with its host.
+        names |= {s.name if s.name != PROXY_SERVICE else f"{s.name} on {s.host}"
+                  for s in self.services if s.health != "passing" and s.host not in hosts}
         return sorted(names)
 
     def to_json(self) -> str:

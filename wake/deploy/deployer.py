@@ -23,11 +23,13 @@ from ..build import stages
 from ..build.builder import StageState
 from ..build.session import Session
 from ..cluster.clusters import Cluster
+from ..consul import ConsulUnreachable
 from ..engine import Engine
 from ..errors import UsageError, WakeError
 from ..logs.read import DEPLOY
 from ..logs.ship import Shipper
 from ..proxy import routes
+from ..waiting import wait_until
 from . import converge, instances, placement, rollout
 from .instances import Instance
 from .lock import DeployLock
@@ -211,7 +213,10 @@ def _route(target: Target, app: str, dependencies: tuple[str, ...], say: Say,
     """Record what the app's instances depend on for the proxies (docs/proxy.md); with
     `wait`, until every running proxy serves it, so a new instance finds its
     dependencies from its first request."""
-    index, changed = routes.set_app(target.agent, app, dependencies)
+    # Check-and-set, so trying again after a Consul election is safe.
+    index, changed = wait_until(lambda: routes.set_app(target.agent, app, dependencies),
+                                20.0, f"{app}: recording its dependencies for the proxies",
+                                retry_on=(ConsulUnreachable,))
     if changed:
         say(f"  proxy: serving {', '.join(sorted(set(dependencies))) or 'nothing'} for {app}"
             + (" (the proxies reload)" if wait else ""))

@@ -16,15 +16,17 @@ from ..cluster import hosts as hosts_mod
 from ..cluster.clusters import Cluster
 from ..cluster.hosts import Host
 from ..cluster.layout import KV_REGISTRY_CA, REGISTRY_SERVICE, RSYSLOG_SERVICE, host_port
-from ..consul import Agent
+from ..consul import Agent, ConsulUnreachable
 from ..engine import Engine
 from ..errors import WakeError
+from ..waiting import wait_until
 from . import instances
 from .instances import HostInfo
 from .release import CronRelease, ProcessRelease
 
 ENGINE_TIMEOUT = 30.0  # seconds for one answer of a host's engine (streams: per read)
 BASE_REPOSITORY = "wake-base"  # the base image in a cluster's registry (stage keys use it)
+ELECTION_WAIT = 20.0  # seconds (as cluster.status.ELECTION_WAIT)
 
 
 @dataclass
@@ -44,6 +46,14 @@ class Target:
 
     @classmethod
     def open(cls, cluster: Cluster) -> Target:
+        # A server lost a moment ago makes the agents answer 500 until the others have
+        # elected a leader: wait that out, as `wake cluster status` does.
+        return wait_until(lambda: cls._read(cluster), ELECTION_WAIT,
+                          f"cluster {cluster.name}: reading its hosts and services",
+                          retry_on=(ConsulUnreachable,))
+
+    @classmethod
+    def _read(cls, cluster: Cluster) -> Target:
         agent = cluster.answering()
         registry = syslog = None
         for entry in agent.catalog_service(REGISTRY_SERVICE):
