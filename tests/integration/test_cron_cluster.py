@@ -195,7 +195,15 @@ def test_cron_on_the_cluster(cluster: Cluster, logs_after: None) -> None:
 
     # 3. A deploy while `slow` runs: the run goes on, the next slot uses the new image.
     at(6.5)
-    slow_now = [r for r in records(c, "slow", up) if r["result"] == "running"]
+    # `slow` runs 90 s every other minute: wait (at most 2.5 min) for a run that has at
+    # least 30 s to go, whatever second of the minute the deploy ended on.
+    deadline = time.time() + 150
+    while True:
+        slow_now = [r for r in records(c, "slow", up) if r["result"] == "running"
+                    and time.time() - r["started"] < 60]
+        if slow_now or time.time() > deadline:
+            break
+        time.sleep(2)
     assert slow_now, records(c, "slow", up)
     script = c.workspace.parent / APP / "bin" / "slow"
     script.write_text(script.read_text().replace("slow v1", "slow v2"))

@@ -72,6 +72,11 @@ class Proxy:
             sys.exit(1)
 
     def run(self) -> None:
+        if CONFIG.is_file():
+            # A restarted container (its host rebooted, say) serves what it served before
+            # at once, without waiting for Consul; the first answer reloads it.
+            self.process = subprocess.Popen(["haproxy", "-W", "-db", "-f", str(CONFIG)])
+            say("started HAProxy with the configuration it had before its restart")
         index = 0
         while True:
             self.check_alive()
