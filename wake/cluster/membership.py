@@ -231,8 +231,9 @@ def leave(cluster: Cluster, name: str, say: Say = print) -> None:
             engine = host.engine(timeout=15)
             try:
                 # If its agent is down, the catalog entry goes when it is forced out.
-                with suppress(ConsulError):
-                    agent_at(host).deregister_service(HOST_SERVICE)
+                for service in (HOST_SERVICE, PROXY_SERVICE):
+                    with suppress(ConsulError):
+                        agent_at(host).deregister_service(service)
                 _clean_host(engine, host, cluster.name, facts.registry, None)
                 cleaned = True
                 say(f"{name}: its Consul agent left and the cluster's containers are gone")

@@ -81,8 +81,10 @@ class Status:
         names |= hosts
         # A service on a host that is down is down with it (said once, by the host); a
         # proxy, which every host has, is named with its host.
+        known = {h.name for h in self.hosts}  # a host that left is not the cluster's
         names |= {s.name if s.name != PROXY_SERVICE else f"{s.name} on {s.host}"
-                  for s in self.services if s.health != "passing" and s.host not in hosts}
+                  for s in self.services if s.health != "passing" and s.host not in hosts
+                  and s.host in known}
         return sorted(names)
 
     def to_json(self) -> str:
