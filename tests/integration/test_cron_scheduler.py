@@ -59,10 +59,12 @@ def job_image(client: docker.DockerClient, base_image: str) -> Iterator[str]:
             container.remove(force=True)
     with contextlib.suppress(docker.errors.ImageNotFound):
         client.images.remove(tag, force=True)
-    # The runs ran on the cluster "test"'s network, which the runner made.
-    for network in client.networks.list(filters={"label": "wake.cluster=test"}):
-        with contextlib.suppress(docker.errors.APIError):
-            network.remove()
+    # The runs ran on the network of cluster "test" (the scheduler's) or "dev" (`wake cron
+    # run` through the CLI), which the runner made.
+    for cluster in ("test", "dev"):
+        for network in client.networks.list(filters={"label": f"wake.cluster={cluster}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                network.remove()
 
 
 def deploy_jobs(agent: Agent, app: str, image: str, jobs: dict[str, dict[str, object]],
