@@ -13,6 +13,8 @@ import pytest
 from wake.build import drawing, stages, workspace
 from wake.build.plan import Step, render_json, render_text
 
+from .test_workspace import front_depends_on_api
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -113,14 +115,7 @@ def test_plan_renders_as_text_and_json() -> None:
 
 
 def test_deploy_nodes_follow_the_apps_they_depend_on(tmp_path: Path) -> None:
-    import json
-
-    for name, deps in (("api", []), ("front", ["api"])):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "manifest.json").write_text(json.dumps(
-            {"name": name, "dependencies": deps, "processes": {"web": {"run": "x"}}}))
-        (tmp_path / name / "requirements.txt").write_text("")
-    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "front"\n[[apps]]\npath = "api"\n')
+    front_depends_on_api(tmp_path)
     graph = stages.build_graph(workspace.load(tmp_path / "wake.toml"))
     deploys = {"api": ("deploy", "release x"), "front": ("deployed", "release y")}
     dot = drawing.to_dot(graph, steps_for(graph, {}), deploys=deploys)

@@ -13,6 +13,8 @@ import pytest
 from wake.build.session import Session
 from wake.tasks import build_tasks
 
+from .test_workspace import front_depends_on_api
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -138,12 +140,7 @@ def test_without_continue_the_run_stops_at_the_failure(
 
 
 def test_deploys_run_after_the_deploys_of_their_dependencies(tmp_path: Path) -> None:
-    for name, deps in (("api", []), ("front", ["api"])):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "manifest.json").write_text(json.dumps(
-            {"name": name, "dependencies": deps, "processes": {"web": {"run": "x"}}}))
-        (tmp_path / name / "requirements.txt").write_text("")
-    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "front"\n[[apps]]\npath = "api"\n')
+    front_depends_on_api(tmp_path)
     done = doit("info", "deploy:front", cwd=tmp_path)  # exits 1: not up to date
     assert "Traceback" not in done.stderr, done.stderr
     assert "deploy:api" in done.stdout.split("task_dep", 1)[1].split("setup", 1)[0], done.stdout

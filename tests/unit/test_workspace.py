@@ -28,6 +28,13 @@ def write_toml(folder: Path, text: str) -> Path:
     return path
 
 
+def front_depends_on_api(folder: Path) -> Path:
+    """A workspace of two Python apps, `front` depending on `api`; its wake.toml."""
+    make_app(folder / "api", "api", "requirements.txt")
+    make_app(folder / "front", "front", "requirements.txt", dependencies=["api"])
+    return write_toml(folder, '[[apps]]\npath = "front"\n[[apps]]\npath = "api"\n')
+
+
 def test_wake_toml_with_path_apps(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shop = make_app(ws / "apps" / "shop", "shop", "Gemfile")
