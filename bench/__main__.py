@@ -21,7 +21,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import cases, deploys, incremental, scale, support
+from . import cases, deploys, incremental, scale, sizes, support
 
 CASES = ("noop", "hashing", "incremental", "sizes", "scale", "profile", "deploy")
 RESULTS = support.ROOT / "bench" / "RESULTS.md"
@@ -50,8 +50,8 @@ def incremental_rows(results: list[incremental.Result]) -> list[cases.Row]:
             "layer cache", r.warm_docker))
         rows.append(cases.Row(
             f"one file edited, {r.app}, fresh engine + registry", f"doit build:{r.app}",
-            r.fresh_wake, "`docker pull` of the previous image + `docker build --cache-from` "
-            "it", r.fresh_docker,
+            r.fresh_wake, "`docker pull` of the previous image and of its build stage + "
+            "`docker build --cache-from` both", r.fresh_docker,
             f"{r.app} on a fresh engine: wake pulled {', '.join(pulled) or 'nothing'} of the "
             f"app (dependencies included, not reinstalled) and built {', '.join(built)}"))
     return rows
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(CASES)
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
-    sizes = tuple(int(n) for n in args.scale.split(","))
+    app_counts = tuple(int(n) for n in args.scale.split(","))
 
     support.WORK.mkdir(parents=True, exist_ok=True)
     # The deploy case deploys to the user's current cluster (their clusters.json).
@@ -194,15 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         sections.insert(0, "## wake against what a user would otherwise run\n\n" + measured
                         + table(rows))
     if "scale" in chosen:
-        say(f"scale {sizes} (the first run builds the synthetic apps: many minutes) ...")
+        say(f"scale {app_counts} (the first run builds the synthetic apps: many minutes) ...")
         sections.append("## Scale: tiny apps with 3 processes each\n\n" + measured
-                        + scale_table(scale.scale(args.runs, sizes)))
+                        + scale_table(scale.scale(args.runs, app_counts)))
     if "profile" in chosen:
-        say(f"profiling the no-op of {max(sizes)} apps ...")
-        out = support.ROOT / "bench" / f"profile-noop-{max(sizes)}.txt"
-        scale.profile(max(sizes), out)
+        say(f"profiling the no-op of {max(app_counts)} apps ...")
+        out = support.ROOT / "bench" / f"profile-noop-{max(app_counts)}.txt"
+        scale.profile(max(app_counts), out)
         sections.append(f"## Profile\n\n{measured}A pyinstrument profile of the no-op build of "
-                        f"{max(sizes)} apps (in-process doit run) is in `{out.name}`.")
+                        f"{max(app_counts)} apps (in-process doit run) is in `{out.name}`.")
 
     header = "\n\n".join([
         "# wake benchmarks",

@@ -119,12 +119,14 @@ def _edit(*files: Path) -> None:
 
 
 def _docker(context: Path, tag: str, env: dict[str, str] | None = None,
-            cache_from: str | None = None) -> None:
+            cache_from: tuple[str, ...] = (), target: str | None = None) -> None:
     # The classic builder, as wake uses it (and as an engine without buildx has).
     env = {**(env or {}), "DOCKER_BUILDKIT": "0"}
     args = ["docker", "build", "-q", "-t", tag]
-    if cache_from:
-        args += ["--cache-from", cache_from]
+    for image in cache_from:
+        args += ["--cache-from", image]
+    if target:
+        args += ["--target", target]
     run([*args, str(context)], env=env)
 
 
@@ -203,6 +205,22 @@ def _actions(output: str) -> dict[str, str]:
     return found
 
 
+def _fill_registry(workspace: Path, app: str, reg: str) -> None:
+    """Push every stage of the workspace to the registry: the cache a CI machine has after
+    earlier builds that used it (a build pushes what it builds; these stages were built
+    here before the registry existed, so a build now would push nothing)."""
+    from wake import engine
+    from wake import registry as wake_registry
+    from wake.build import stages
+    from wake.build.session import Session
+
+    doit(workspace, f"build:{app}")  # the timed runs' last edit, built
+    session = Session(workspace_file=workspace)
+    client = engine.connect()
+    for node in stages.ordered(session.graph):
+        wake_registry.push(client, reg, session.materializer.get(node).tag)
+
+
 def measure(runs: int, base: str = "debian:bookworm-slim") -> list[Result]:
     with registry() as reg:
         return [_one(app, source, reg, runs, base) for app, (source, _) in CASES.items()]
@@ -220,12 +238,17 @@ def _one(app: str, source: str, reg: str, runs: int, base: str) -> Result:
                               setup=lambda: _edit(wake_file, docker_file))
     # The registry cache a CI machine would have: every current stage pushed (untimed).
     env = {"WAKE_REGISTRY": reg}
-    doit(workspace, f"build:{app}", env=env)
-    # The previous Dockerfile image goes to the registry, as a CI cache would.
-    remote = f"{reg}/{tag}:previous"
-    run(["docker", "tag", tag, remote])
-    run(["docker", "push", remote])
-    run(["docker", "rmi", remote])
+    _fill_registry(workspace, app, reg)
+    # The previous Dockerfile images go to the registry, as a CI cache would: the final
+    # image and its build stage (the classic builder caches a stage only from an image
+    # of that stage: the final image alone would leave the dependency install uncached).
+    _docker(context, f"{tag}-build", target="build")
+    remotes = (f"{reg}/{tag}:previous", f"{reg}/{tag}:previous-build")
+    for local, remote in zip((tag, f"{tag}-build"), remotes, strict=True):
+        run(["docker", "tag", local, remote])
+        run(["docker", "push", remote])
+        run(["docker", "rmi", remote])
+    run(["docker", "rmi", f"{tag}-build"], check=False)
     fresh_wake, fresh_docker, actions = [], [], {}
     for _ in range(max(1, runs // 2)):
         _edit(wake_file, docker_file)
@@ -237,8 +260,9 @@ def _one(app: str, source: str, reg: str, runs: int, base: str) -> Result:
             fresh_wake.append(time.perf_counter() - started)
             actions = _actions(out)
             started = time.perf_counter()
-            run(["docker", "-H", url, "pull", "-q", remote])
-            _docker(context, tag, env={"DOCKER_HOST": url}, cache_from=remote)
+            for remote in remotes:
+                run(["docker", "-H", url, "pull", "-q", remote])
+            _docker(context, tag, env={"DOCKER_HOST": url}, cache_from=remotes)
             fresh_docker.append(time.perf_counter() - started)
     run(["docker", "rmi", tag], check=False)
     return Result(app, warm_wake, warm_docker, statistics.median(fresh_wake),
