@@ -8,6 +8,7 @@ Everything else in wake (builds, clusters, deploys) goes through it.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tarfile
@@ -58,6 +59,7 @@ import docker.errors  # noqa: E402
 import docker.tls  # noqa: E402
 import requests  # noqa: E402
 
+from . import calls  # noqa: E402
 from .errors import BuildError, DockerError, plain  # noqa: E402
 
 LineSink = Callable[[str], None]
@@ -142,6 +144,7 @@ def connect(base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
     try:
         client = (docker.DockerClient(**kwargs) if base_url or tls or use_ssh_client
                   else docker.from_env(timeout=int(timeout)))
+        calls.watch(client.api, "docker")
         if tls:
             client.api.trust_env = False
             api: Any = client.api
@@ -266,6 +269,66 @@ class Engine:
                                      f"{tail}\n  error: {error}")
         if image_id is None and self.inspect(tag) is None:
             raise BuildError(f"build of {stage} finished without an image")
+
+    def run_step(self, image: str, command: str, files: dict[str, bytes], mount: str,
+                 tag: str, stage: str, on_line: LineSink | None = None) -> None:
+        """A build step outside the builder: `/bin/sh -c command` in a container of
+        `image`, with `files` (name -> content) in a volume at `mount` (read-only) and
+        exported as environment variables of the step, then the container committed as
+        `tag` with the image's own entrypoint and command. No commit holds a mount or the
+        step's environment; the volume and the container go whatever happens."""
+        temporary = {"wake.temporary": "1"}
+        # Export each file as a variable of the step only, then run it as RUN would.
+        script = (f'for f in {mount}/*; do [ -f "$f" ] && export "${{f##*/}}=$(cat "$f")"; '
+                  'done; exec /bin/sh -c "$1"')
+        tail: list[str] = []
+        with self._translate(f"build {stage}"):
+            volume = self._client.volumes.create(labels=temporary)
+            container = None
+            try:
+                data = io.BytesIO()
+                with tarfile.open(fileobj=data, mode="w") as tar:
+                    for name, content in sorted(files.items()):
+                        info = tarfile.TarInfo(name)
+                        info.size, info.mode = len(content), 0o444
+                        tar.addfile(info, io.BytesIO(content))
+                filler = self._client.containers.create(
+                    image, ["true"], labels=temporary,
+                    volumes={volume.name: {"bind": mount, "mode": "rw"}})
+                try:
+                    filler.put_archive(mount, data.getvalue())
+                finally:
+                    filler.remove(force=True)
+                config = self._client.api.inspect_image(image).get("Config") or {}
+                container = self._client.containers.create(
+                    image, entrypoint=["/bin/sh", "-c", script, "wake-build-step", command],
+                    labels=temporary, volumes={volume.name: {"bind": mount, "mode": "ro"}})
+                container.start()
+                pending = ""
+                for chunk in container.logs(stream=True, follow=True):
+                    pending += chunk.decode("utf-8", "replace")
+                    *done, pending = pending.split("\n")
+                    for line in map(plain, done):
+                        tail = (tail + [line])[-40:]
+                        if on_line:
+                            on_line(line)
+                if pending.strip():
+                    tail.append(plain(pending))
+                    if on_line:
+                        on_line(plain(pending))
+                status = container.wait()["StatusCode"]
+                if status != 0:
+                    shown = "\n".join(f"    {line}" for line in tail)
+                    raise BuildError(f"build of {stage} failed at its last step (run with "
+                                     f"the build secrets, exit {status}): {command}\n{shown}")
+                repository, name = split_ref(tag)
+                changes = [f"ENTRYPOINT {json.dumps(config.get('Entrypoint') or [])}",
+                           f"CMD {json.dumps(config.get('Cmd') or [])}"]
+                container.commit(repository=repository, tag=name, changes=changes)
+            finally:
+                if container is not None:
+                    container.remove(force=True)
+                volume.remove(force=True)
 
     def import_tar(self, stream: IO[bytes], image: str, changes: list[str]) -> None:
         """`docker import` of a root filesystem tar stream as `image` (repo:tag)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from .. import registry
 from ..engine import Engine
+from ..errors import BuildError
+from . import secrets
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .materialize import Materialized, Materializer
 from .progress import Printer, StepProgress
@@ -205,10 +207,15 @@ class Builder:
         # A long step says it is alive, on the stream `say` prints to (a status line on a
         # terminal, a line every 10 s elsewhere); a `say` of unknown destination gets lines.
         stream = self.say.stream if isinstance(self.say, Printer) else None
+        # With build secrets, their values are masked in every line shown.
+        given = _secrets_of(mat) if mat.secret_step else {}
+        mask = secrets.masker(given.values())
+        client = self.materializer.client
         # Spool the context to disk: app trees can be large.
         with tempfile.TemporaryFile() as context, StepProgress(self.say, stream) as progress:
 
             def on_line(line: str) -> None:
+                line = mask(line)
                 progress.feed(line)
                 # Step lines are the progress; LABEL steps are wake's own bookkeeping.
                 if self.verbose or (line.startswith("Step ") and " : LABEL " not in line):
@@ -216,12 +223,35 @@ class Builder:
 
             mat.write_context(context)
             context.seek(0)
-            self.materializer.client.build(context, mat.tag, node, on_line,
-                                           nocache=self.nocache)
+            try:
+                if not mat.secret_step:
+                    client.build(context, mat.tag, node, on_line, nocache=self.nocache)
+                else:
+                    # Docker builds up to the last RUN; wake runs that with the secrets.
+                    before = f"{mat.tag}-before-secrets"
+                    client.build(context, before, node, on_line, nocache=self.nocache)
+                    progress.say(f"  | last step, run by wake with the build secrets "
+                                 f"{', '.join(given)} in {secrets.MOUNT}: RUN "
+                                 f"{mat.secret_step}")
+                    try:
+                        client.run_step(before, mat.secret_step,
+                                        {k: v.encode() for k, v in given.items()},
+                                        secrets.MOUNT, mat.tag, node, on_line)
+                    finally:
+                        client.untag(before)
+            except BuildError as exc:
+                raise BuildError(mask(str(exc))) from None
         reg = self.materializer.settings.registry
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")
             registry.push(self.materializer.client, reg, mat.tag)
+
+
+def _secrets_of(mat: Materialized) -> dict[str, str]:
+    app = mat.stage.app
+    assert app is not None
+    manifest = app.manifest
+    return secrets.values(app.name, manifest.build_secrets, str(manifest.source))
 
 
 def _created(stamp: str) -> int:

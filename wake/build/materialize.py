@@ -9,7 +9,7 @@ import json
 import os
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +19,7 @@ import networkx as nx
 from ..engine import Engine
 from ..errors import WakeError
 from ..settings import Settings
-from . import aptfile, repos
+from . import aptfile, repos, secrets
 from .keys import INPUTS_FILE_PREFIX, LABEL_MAX, TAG_LENGTH, combine, encode_inputs, sha256
 from .platforms import SOURCE_DATE_EPOCH, Platform, builtin_dir, docker_quote
 from .stages import (
@@ -59,6 +59,9 @@ class Materialized:
     tree: tuple[TreeFile, ...] = ()  # app files, copied under app/
     # Files only known at build time (the compiled app from app-compile).
     late_files: Callable[[], dict[str, tuple[bytes, int]]] | None = None
+    # With build secrets: the Dockerfile's last RUN, which wake runs itself with them
+    # (wake.build.secrets); Docker builds the rest.
+    secret_step: str | None = None
 
     @property
     def tag(self) -> str:
@@ -96,6 +99,10 @@ class Materialized:
         # A template may end without a newline (trim_blocks eats the one after a
         # final {% endif %}); the appended instructions must start a line.
         body = self.dockerfile if self.dockerfile.endswith("\n") else self.dockerfile + "\n"
+        if self.secret_step:
+            split = secrets.split_last_run(body)
+            assert split is not None
+            body = split[0]
         files["Dockerfile"] = ((body + suffix).encode(), 0o644)
         with tarfile.open(fileobj=out, mode="w") as tar:
             for name in sorted(files):
@@ -243,7 +250,13 @@ class Materializer:
                     inputs["manifest:build"] = manifest.build
                 context, template = base, "app-compile.Dockerfile.j2"
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
-            return self._finish(s, template, context, inputs, tree=tuple(tree))
+            if not manifest.build_secrets:
+                return self._finish(s, template, context, inputs, tree=tuple(tree))
+            # Their names, never their values: a new token does not rebuild.
+            inputs["manifest:build_secrets"] = json.dumps(manifest.build_secrets)
+            made = self._finish(s, template, context, inputs, tree=tuple(tree))
+            split = secrets.split_last_run(made.dockerfile)
+            return replace(made, secret_step=split[1]) if split else made
         if s.kind == APP_RELEASE:
             return self._app_release(s, base, inputs)
         assert s.kind == RELEASE and s.unit is not None and s.copies_from

@@ -263,6 +263,7 @@ class _Checker:
         dependencies = self.field_or(top, "dependencies", "", (), self.dependencies)
         build = self.field_or(top, "build", "", None, self.build_command)
         build_env = self.field_or(top, "build_env", "", (), self.env)
+        build_secrets = self.field_or(top, "build_secrets", "", (), self.secret_names)
         user = self.field_or(top, "user", "", DEFAULT_USER, self.user)
         # (An empty "processes" object gets its own message.)
         if "processes" not in top and not top.get("cron_jobs"):
@@ -273,6 +274,12 @@ class _Checker:
             for dup in sorted(clash):
                 self.add("cron_jobs", f"cron job name {dup!r} is also a process name",
                          "give the cron job another \"name\" (each gets its own image)")
+        if build_secrets:
+            for secret in sorted(set(build_secrets) & {k for k, _ in (*(env or ()),
+                                                                       *(build_env or ()))}):
+                self.add("build_secrets", f"{secret} is also in \"env\" or \"build_env\", "
+                         "whose values are stored in images", f"keep {secret} only in "
+                         "build_secrets and its value in the builder's environment")
         if name and dependencies and name in dependencies:
             self.add("dependencies", f"the app {name!r} lists itself", "remove it")
         if name is None or self.problems:
@@ -281,7 +288,8 @@ class _Checker:
                         repos=repos or (), processes=processes or (),
                         cron_jobs=cron_jobs or (), env=env or (),
                         dependencies=dependencies or (), build=build,
-                        build_env=build_env or (), user=user or DEFAULT_USER)
+                        build_env=build_env or (), build_secrets=build_secrets or (),
+                        user=user or DEFAULT_USER)
 
     def build_command(self, value: Any, path: str) -> str | None:
         return self.string(value, path, 'give one shell command, e.g. "npm run assets"',
@@ -565,6 +573,24 @@ class _Checker:
                 continue
             result.append((key, val))
         return tuple(sorted(result))
+
+    def secret_names(self, value: Any, path: str) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.add(path, f"must be a list of environment variable names, got "
+                     f"{_type_name(value)}", 'write e.g. ["NPM_TOKEN"]')
+            return None
+        names: list[str] = []
+        for index, item in enumerate(value):
+            where = _join(path, index)
+            if not isinstance(item, str) or not ENV_NAME_RE.fullmatch(item):
+                self.add(where, f"{printable(repr(item))[:40]} is not an environment variable "
+                         "name", "use letters, digits and '_', not starting with a digit, "
+                         "e.g. \"NPM_TOKEN\" (the value stays in the builder's environment)")
+            elif item in names:
+                self.add(where, f"{item!r} is listed twice", "remove one")
+            else:
+                names.append(item)
+        return tuple(names)
 
     def dependencies(self, value: Any, path: str) -> tuple[str, ...] | None:
         if not isinstance(value, list):

@@ -33,7 +33,7 @@ DEFAULT_MEMORY_MB = 512
 # Paths the process image owns; extra repos may not be cloned over them.
 RESERVED_PATHS = ("/opt/app", "/opt/run")
 TOP_KEYS = ("platform", "name", "owner", "repos", "processes", "cron_jobs", "env",
-            "dependencies", "build", "build_env", "user")
+            "dependencies", "build", "build_env", "build_secrets", "user")
 # Who release images run as: a user wake's platform stages make (uid 10001), or root.
 USERS = ("wake", "root")
 DEFAULT_USER = "wake"
@@ -114,6 +114,10 @@ class Manifest:
     # neither reaches a release image (they copy only the compiled app).
     build: str | None = None
     build_env: tuple[tuple[str, str], ...] = ()
+    # Names of environment variables of the machine that builds, whose values the
+    # dependency and build steps get (as variables and as files in /run/secrets) but no
+    # image keeps: wake runs those steps itself (wake.build.secrets).
+    build_secrets: tuple[str, ...] = ()
     user: str = DEFAULT_USER
 
     @property
@@ -154,6 +158,9 @@ class Manifest:
             lines.append(f"  build: {self.build!r}")
         if self.build_env:
             lines.append(f"  build_env: {', '.join(k for k, _ in self.build_env)}")
+        if self.build_secrets:
+            lines.append(f"  build_secrets: {', '.join(self.build_secrets)} (from the "
+                         "builder's environment)")
         if self.user != DEFAULT_USER:
             lines.append(f"  runs as: {self.user}")
         if self.dependencies:

@@ -1,0 +1,105 @@
+"""Build secrets without an engine: the manifest field, the split of a stage's last RUN,
+keys that count names but not values, missing values and masking."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from wake import manifest
+from wake import settings as settings_mod
+from wake.build import secrets, stages, workspace
+from wake.build.materialize import Materializer
+from wake.build.tree import HashCache
+from wake.errors import ManifestError, UsageError
+
+APP = {"name": "shop", "platform": "node", "processes": {"web": {"run": "node app.js"}}}
+
+
+def _check(folder: Path, data: dict[str, object]) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps(data))
+    try:
+        manifest.load(folder / "manifest.json")
+    except ManifestError as exc:
+        return [f"{p.path}: {p.message} {p.fix}" for p in exc.problems]
+    return []
+
+
+def test_the_manifest_takes_names_and_refuses_values_in_env(tmp_path: Path) -> None:
+    assert _check(tmp_path, {**APP, "build_secrets": ["NPM_TOKEN", "PIP_INDEX_URL"]}) == []
+    loaded = manifest.load(tmp_path / "manifest.json")
+    assert loaded.build_secrets == ("NPM_TOKEN", "PIP_INDEX_URL")
+    (bad,) = _check(tmp_path, {**APP, "build_secrets": "NPM_TOKEN"})
+    assert bad.startswith("build_secrets:") and "list" in bad
+    (bad,) = _check(tmp_path, {**APP, "build_secrets": ["npm-token"]})
+    assert bad.startswith("build_secrets[0]") and "not an environment variable name" in bad
+    (bad,) = _check(tmp_path, {**APP, "build_secrets": ["A", "A"]})
+    assert "listed twice" in bad
+    (bad,) = _check(tmp_path, {**APP, "build_secrets": ["TOKEN"], "build_env": {"TOKEN": "x"}})
+    assert "TOKEN is also in" in bad and "stored in images" in bad
+
+
+def test_the_last_run_splits_off() -> None:
+    dockerfile = ("FROM x\n# a comment\nENV A=1\nRUN /opt/wake/build \\\n"
+                  "# inside\n && echo done \\\n && tar -czf a.tgz .\n\n")
+    before, command = secrets.split_last_run(dockerfile) or ("", "")
+    assert before == "FROM x\n# a comment\nENV A=1\n"
+    assert command == "/opt/wake/build   && echo done   && tar -czf a.tgz ."
+    assert secrets.split_last_run("FROM x\nRUN a\nCOPY b c\n") is None
+    assert secrets.split_last_run('FROM x\nRUN ["a", "b"]\n') is None
+
+
+def test_values_come_from_the_environment_and_are_masked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NPM_TOKEN", "s3cr3t-value")
+    monkeypatch.delenv("OTHER", raising=False)
+    assert secrets.values("shop", ["NPM_TOKEN"], "m.json") == {"NPM_TOKEN": "s3cr3t-value"}
+    with pytest.raises(UsageError) as caught:
+        secrets.values("shop", ["NPM_TOKEN", "OTHER"], "shop/manifest.json")
+    text = str(caught.value)
+    assert "OTHER" in text and "shop/manifest.json" in text and "export OTHER=" in text
+    assert "s3cr3t" not in text
+    mask = secrets.masker(["s3cr3t-value", "ab"])
+    assert mask("token s3cr3t-value, ab") == "token ***, ab"  # too short to mask: kept
+
+
+def _materializer(folder: Path, build_secrets: list[str]) -> Materializer:
+    app = folder / "shop"
+    app.mkdir(parents=True, exist_ok=True)
+    (app / "manifest.json").write_text(json.dumps({**APP, "build_secrets": build_secrets}))
+    (app / "package.json").write_text('{"name": "shop"}')
+    (app / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    (app / "app.js").write_text("console.log(1)\n")
+    (folder / "wake.toml").write_text('[[apps]]\npath = "shop"\n')
+    graph = stages.build_graph(workspace.load(folder / "wake.toml"))
+    made = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
+                        cache=HashCache(folder / "hashes.sqlite"))
+    made.assume_base_id("sha256:" + "0" * 64)
+    return made
+
+
+def test_secret_stages_run_their_last_step_and_keys_count_names_only(
+        tmp_path: Path) -> None:
+    plain = _materializer(tmp_path / "a", [])
+    with_secret = _materializer(tmp_path / "b", ["NPM_TOKEN"])
+    deps, compile_ = "build:shop:app-deps", "build:shop:app-compile"
+    for node in (deps, compile_):
+        assert plain.get(node).secret_step is None
+        mat = with_secret.get(node)
+        assert mat.secret_step and mat.secret_step.startswith("/opt/wake/")
+        assert mat.key != plain.get(node).key  # the names are inputs
+        out = io.BytesIO()
+        mat.write_context(out)
+        out.seek(0)
+        with tarfile.open(fileobj=out) as tar:
+            member = tar.extractfile("Dockerfile")
+            assert member is not None
+            dockerfile = member.read().decode()
+        assert mat.secret_step not in dockerfile.replace("\\\n", " ") and "LABEL" in dockerfile
+    # A release stage has no secret step (its images never see the secrets).
+    assert with_secret.get("build:shop:release-web").secret_step is None
