@@ -17,6 +17,7 @@ from typing import Any
 import consul as sdk
 import requests
 
+from . import calls
 from .errors import UsageError, WakeError
 from .waiting import Pending, wait_until
 
@@ -90,6 +91,9 @@ class Agent:
         self._client = sdk.Consul(host=host, port=port, token=token)
         # py-consul's HTTP client takes its timeout as an attribute, not an argument.
         self._client.http.connections_timeout = timeout
+        session = getattr(self._client.http, "session", None)  # the requests client's
+        if session is not None:
+            calls.watch(session, "consul")
 
     def __repr__(self) -> str:
         return f"Agent({self.address})"
@@ -182,6 +186,14 @@ class Agent:
         """Every instance of a service in the catalog, whatever its health."""
         with self._call(f"list service {name}"):
             return list(self._client.catalog.service(name)[1])
+
+    def service_address(self, name: str) -> str | None:
+        """host:port of a service the cluster runs once (its registry, its rsyslog
+        master) from the catalog; None when it has none."""
+        for entry in self.catalog_service(name):
+            return join_address(str(entry.get("ServiceAddress") or entry["Address"]),
+                                int(entry["ServicePort"]))
+        return None
 
     def health_service(self, name: str, passing: bool = False) -> list[dict[str, Any]]:
         """Instances with their node and checks; `passing` keeps only healthy ones."""

@@ -90,3 +90,23 @@ def test_cron_jobs_carry_the_apps_dependencies_too() -> None:
     assert cron_only.dependencies == ("api",)
     again = Release.from_json(cron_only.to_json(), "test")
     assert again == cron_only and again.id == cron_only.id
+
+
+def test_instances_beyond_the_wanted_ones_are_surplus() -> None:
+    from wake.deploy.deployer import surplus
+    from wake.deploy.instances import Instance
+
+    want = _release(_web())  # web x2
+    spec = want.processes[0].spec
+
+    def web(name: str, of: str = spec, health: str = "passing") -> Instance:
+        return Instance("shop", "web", name, "h1", want.id, 0.5, 256, "10.0.0.1", 8000,
+                        health, f"wake-shop-{name}", of)
+
+    assert surplus(want, [web("web-a"), web("web-b")]) == {}
+    assert surplus(want, [web("web-a")]) == {}  # short: missing, not surplus
+    # A host that came back with an instance a deploy had replaced elsewhere.
+    assert surplus(want, [web("web-a"), web("web-b"), web("web-c")]) == {"web": 1}
+    assert surplus(want, [web("web-a"), web("web-b", of="old")]) == {"web": 1}
+    assert surplus(want, [web("web-a", health="critical"), web("web-b"),
+                          web("web-c")]) == {"web": 1}

@@ -18,7 +18,6 @@ from ..cluster.layout import (
     LABEL_CLUSTER,
     REGISTRY_SERVICE,
     RSYSLOG_SERVICE,
-    host_port,
     network_name,
 )
 from ..consul import Agent
@@ -84,7 +83,7 @@ class Runner:
             host, engine = self._place(job)
             image = self._image(engine, host, job)
             log = None
-            syslog = self._service(RSYSLOG_SERVICE)
+            syslog = self.agent.service_address(RSYSLOG_SERVICE)
             if syslog:
                 log = ("syslog", {"syslog-address": f"udp://{syslog}",
                                   "tag": f"{run.app}.{run.job}.{run.slot}"})
@@ -156,19 +155,13 @@ class Runner:
         for ref in (job.image_id, job.image):
             if ref and engine.inspect(ref) is not None:
                 return ref
-        registry = self._service(REGISTRY_SERVICE)
+        registry = self.agent.service_address(REGISTRY_SERVICE)
         if not (registry and job.digest):
             raise WakeError(f"host {host.name} lacks {job.image} and the release has no "
                             "registry digest to pull it by")
         repository = job.image.rsplit(":", 1)[0]
         engine.pull(f"{registry_mod.host(registry)}/{repository}@{job.digest}")
         return job.image_id or f"{registry_mod.host(registry)}/{repository}@{job.digest}"
-
-    def _service(self, name: str) -> str | None:
-        for entry in self.agent.catalog_service(name):
-            return host_port(entry.get("ServiceAddress") or entry["Address"],
-                             int(entry["ServicePort"]))
-        return None
 
     # --- watching ---------------------------------------------------------------------
 

@@ -73,10 +73,14 @@ class State:
     running: list[Instance]  # the app's instances
     missing: dict[str, int] = field(default_factory=dict)  # process -> instances short
     leftovers: converge.Leftovers | None = None  # what a deploy would repair first
+    # process -> registered instances beyond the wanted ones: more than it wants, or of
+    # another spec (a host that comes back brings its old instances back with it).
+    surplus: dict[str, int] = field(default_factory=dict)
 
     @property
     def up_to_date(self) -> bool:
-        return self.current == self.want.id and not self.missing and not self.leftovers
+        return (self.current == self.want.id and not self.missing and not self.leftovers
+                and not self.surplus)
 
 
 def observe(session: Session, target: Target, app: str) -> State:
@@ -92,7 +96,20 @@ def observe(session: Session, target: Target, app: str) -> State:
     extra = {i.process for i in running} - {p.name for p in want.processes}
     missing.update({name: 0 for name in extra})  # a process to remove: not up to date
     return State(want, current, index, running, missing,
-                 converge.find(target, app, running))
+                 converge.find(target, app, running), surplus(want, running))
+
+
+def surplus(want: Release, running: list[Instance]) -> dict[str, int]:
+    """process -> how many of its registered instances are beyond what `want` asks: more
+    than its count, or of another spec (a host that comes back after a deploy replaced
+    its instances elsewhere brings the old ones back, registered and passing)."""
+    found = {}
+    for p in want.processes:
+        mine = [i for i in running if i.process == p.name]
+        beyond = max(len(mine) - p.instances, sum(i.spec != p.spec for i in mine))
+        if beyond > 0:
+            found[p.name] = beyond
+    return found
 
 
 def _commit(session: Session, app: str) -> str:
@@ -154,7 +171,8 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say,
             release = _ensure_images(session, state.want)
             build = session.materializer.client
             target.publish_base(build, session.settings.base_image)
-            roll(target, build, release, state, held, "deploy", _commit(session, app), say)
+            roll(target, build, release, state, held, "deploy", _commit(session, app), say,
+                 ship)
         say(f"{app}: release {want.short} is current ({time.monotonic() - began:.1f} s)")
         return _result(app, want, "deployed", instances.instances(target.agent, app), began)
     finally:
@@ -163,11 +181,12 @@ def deploy(session: Session, cluster: Cluster, app: str, say: Say,
 
 
 def roll(target: Target, build: Engine, release: Release, state: State, held: DeployLock,
-         action: str, commit: str, say: Say) -> None:
+         action: str, commit: str, say: Say, ship: Shipper | None = None) -> None:
     """Converge, plan, apply and record one release (a deploy or a rollback), under the
-    app's lock. Raises (after putting back what ran) if the rollout fails."""
+    app's lock. Raises (after putting back what ran) if the rollout fails. `ship`: the
+    deploy's line to the log master, for the history events too."""
     app = release.app
-    store = ReleaseStore(target.agent, app)
+    store = ReleaseStore(target.agent, app, ship)
     old = store.get(state.current) if state.current else None
     record = replace(release, deployed_by=getpass.getuser(),
                      deployed_from=socket.gethostname(), commit=commit, at=time.time(),
@@ -248,7 +267,7 @@ def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: 
     ship = Shipper(target.syslog, app, DEPLOY, f"{getpass.getuser()}@{socket.gethostname()}")
     say = ship.tee(say)
     try:
-        store = ReleaseStore(target.agent, app)
+        store = ReleaseStore(target.agent, app, ship)
         current, _ = store.current()
         release = _rollback_target(store, app, current, to)
         with DeployLock(target.agent, app, release.id, "rollback", wait) as held:
@@ -260,7 +279,7 @@ def rollback(session: Session, cluster: Cluster, app: str, to: str | None, say: 
                 f"{(current or 'none')[:12]})")
             build = session.materializer.client
             _check_images(target, build, release)
-            roll(target, build, release, state, held, "rollback", release.commit, say)
+            roll(target, build, release, state, held, "rollback", release.commit, say, ship)
             if current and current != release.id:
                 store.mark_rolled_back(current)
         say(f"{app}: release {release.short} is current again "

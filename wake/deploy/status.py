@@ -71,6 +71,9 @@ def _app(session: Session, target: Target, app: str, in_workspace: bool) -> AppS
                "instances missing or failing: " + ", ".join(
                    f"{p} {n} short" if n else f"{p} to remove"
                    for p, n in sorted(state.missing.items())) if state.missing else
+               "instances beyond the wanted ones: " + ", ".join(
+                   f"{p} {n} extra" for p, n in sorted(state.surplus.items()))
+               if state.surplus else
                "leftovers the next deploy repairs")
     else:
         current, _ = ReleaseStore(target.agent, app).current()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from ..consul import Agent
 from ..errors import WakeError
+from ..logs.ship import Shipper
 from . import lock
 from .release import Release
 
@@ -63,9 +64,12 @@ class PointerMoved(WakeError):
 
 
 class ReleaseStore:
-    def __init__(self, agent: Agent, app: str) -> None:
+    def __init__(self, agent: Agent, app: str, ship: Shipper | None = None) -> None:
+        """`ship`: where events go to the log master (a deploy passes its own, already
+        connected); without it each event looks the master up and connects once."""
         self.agent = agent
         self.app = app
+        self.ship = ship
 
     @property
     def folder(self) -> str:
@@ -128,12 +132,15 @@ class ReleaseStore:
         return event
 
     def _ship(self, event: Event) -> None:
-        from ..logs.ship import Shipper, master_address
+        from ..logs.ship import master_address
 
         text = (f"event: {event.action} {event.release[:12] or '-'} {event.result}"
                 f" (by {event.who or '?'}@{event.machine or '?'}"
                 f"{', commit ' + event.commit[:12] if event.commit else ''})"
                 f"{': ' + event.detail if event.detail else ''}")
+        if self.ship is not None:
+            self.ship.send(text)
+            return
         ship = Shipper(master_address(self.agent), self.app, "deploy",
                        f"{event.who}@{event.machine}")
         ship.send(text)

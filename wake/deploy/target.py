@@ -15,7 +15,7 @@ from .. import registry as registry_mod
 from ..cluster import hosts as hosts_mod
 from ..cluster.clusters import Cluster
 from ..cluster.hosts import Host
-from ..cluster.layout import KV_REGISTRY_CA, REGISTRY_SERVICE, RSYSLOG_SERVICE, host_port
+from ..cluster.layout import KV_REGISTRY_CA, REGISTRY_SERVICE, RSYSLOG_SERVICE
 from ..consul import Agent, ConsulUnreachable
 from ..engine import Engine
 from ..errors import WakeError
@@ -55,13 +55,8 @@ class Target:
     @classmethod
     def _read(cls, cluster: Cluster) -> Target:
         agent = cluster.answering()
-        registry = syslog = None
-        for entry in agent.catalog_service(REGISTRY_SERVICE):
-            registry = host_port(entry.get("ServiceAddress") or entry["Address"],
-                                 int(entry["ServicePort"]))
-        for entry in agent.catalog_service(RSYSLOG_SERVICE):
-            syslog = host_port(entry.get("ServiceAddress") or entry["Address"],
-                               int(entry["ServicePort"]))
+        registry = agent.service_address(REGISTRY_SERVICE)
+        syslog = agent.service_address(RSYSLOG_SERVICE)
         ca = agent.kv_get(KV_REGISTRY_CA)
         found = {h.name: h for h in instances.hosts(agent)}
         return cls(cluster, agent, found, registry, ca.value if ca else None, syslog,

@@ -66,12 +66,9 @@ class Shipper:
 
 def master_address(agent: Agent) -> str | None:
     """The cluster's rsyslog master (host:port) from Consul's catalog, if it has one."""
-    from ..cluster.layout import RSYSLOG_SERVICE, host_port
+    from ..cluster.layout import RSYSLOG_SERVICE
 
     try:
-        for entry in agent.catalog_service(RSYSLOG_SERVICE):
-            return host_port(str(entry.get("ServiceAddress") or entry["Address"]),
-                             int(entry["ServicePort"]))
+        return agent.service_address(RSYSLOG_SERVICE)
     except WakeError:
-        pass
-    return None
+        return None  # best effort: log lines never stop what sends them
