@@ -44,6 +44,9 @@ install_packages() {
         # Debian's HAProxy checks the dependency proxy's configuration (`haproxy -c`) in
         # the unit tests; clusters run it in their proxy image, not on this machine.
         [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+        # libfaketime: the reliability suite's cron test runs one host's scheduler on a
+        # clock 90 s off (mounted into that container; the machine's clock is untouched).
+        [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing+=(libfaketime)
     fi
     if [ ${#missing[@]} -gt 0 ]; then
         need_root

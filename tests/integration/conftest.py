@@ -1,4 +1,6 @@
-"""Fixtures for tests against a real Docker engine, real git servers and a real registry.
+"""Fixtures and helpers for tests against a real Docker engine, real git servers and a
+real registry (the session-wide ones, shared with tests/reliability, are in
+tests/conftest.py).
 
 Everything a test creates is removed by id or label at the end: images with a
 `wake.key` label that were not there before the session, containers labelled
@@ -7,7 +9,6 @@ Everything a test creates is removed by id or label at the end: images with a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -17,19 +18,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
 
-from wake import engine
 from wake.build import stages
 from wake.build.session import Session
+
+from ..conftest import TEST_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-TEST_LABEL = "wake.test"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,38 +38,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
-def client() -> docker.DockerClient:
-    """The docker SDK, for tests to look at what wake did (wake itself goes through
-    wake.engine)."""
-    return docker.from_env(timeout=600)
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
-    before = {image.id for image in client.images.list(filters={"label": "wake.key"})}
-    yield
-    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
-        container.remove(force=True)
-    for container in client.containers.list(all=True, filters={"label": "wake.temporary"}):
-        container.remove(force=True)
-    if os.environ.get("WAKE_TEST_KEEP_IMAGES"):
-        return  # another run shares this engine (its images are not this run's to remove)
-    for image in client.images.list(filters={"label": "wake.key"}):
-        if image.id not in before:
-            # A child image may have gone first and taken this one along.
-            with contextlib.suppress(docker.errors.APIError):
-                client.images.remove(image.id, force=True)
-
-
-@pytest.fixture(scope="session")
-def base_image(client: docker.DockerClient) -> str:
-    name = os.environ.get("WAKE_BASE_IMAGE", "debian:bookworm-slim")
-    from wake.build import base
-
-    # Makes it when missing, and again when an older wake made it (see base.BASE_VERSION).
-    base.bootstrap(engine.connect(), name)
-    return name
+def _cleaned(remove_what_tests_made: None) -> None:
+    """What the session's tests made goes when it ends (tests/conftest.py)."""
 
 
 @pytest.fixture
@@ -135,28 +106,6 @@ def make_repo(source: Path, bare: Path) -> str:
     shutil.rmtree(work)
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=bare, capture_output=True,
                           text=True, check=True).stdout.strip()
-
-
-@pytest.fixture(scope="session")
-def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`git daemon` on loopback serving the examples' extra repos; yields its base URL."""
-    base = tmp_path_factory.mktemp("git-server")
-    make_repo(EXAMPLES / "bestsiteever-cache-buster", base / "cache-buster.git")
-    make_repo(EXAMPLES / "python-hello", base / "python-hello.git")  # an app by git URL
-    port = free_port()
-    daemon = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
-         f"--base-path={base}", "--export-all", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"git://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: subprocess.run(["git", "ls-remote", f"{url}/cache-buster.git"],
-                                        capture_output=True).returncode == 0,
-                 what="git daemon")
-        yield url
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=10)
 
 
 def copy_platforms(target: Path) -> Path:
@@ -238,11 +187,3 @@ def consul_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         agent.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory, base_image: str,
-         git_server: str) -> Iterator[Any]:
-    """A three-host netns cluster with bestsiteever's workspace (sites.py), shared by the
-    deploy and proxy tests: made once, removed at the end of the session."""
-    from .sites import make_site
-
-    yield from make_site(tmp_path_factory.mktemp("deploy"), base_image, git_server)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +30,10 @@ from wake.consul import Agent
 from wake.cron.runner import LABEL_JOB
 
 from .conftest import HOST_CA, ROOT, make_workspace
+
+APPS = ROOT / "tests" / "apps"
+RATE = 50  # requests a second, from inside a front container to api through the proxy
+STOP = "/tmp/wake-load-stop"
 
 APP = "bestsiteever"
 # The web process answers /_health with the status HEALTH_STATUS says (a release whose
@@ -156,3 +162,62 @@ def make_site(root: Path, base_image: str, git_server: str) -> Iterator[Site]:
         for name in created:
             if made.wake("hosts", "rm", name, "--force").returncode != 0:
                 netns.destroy(name, say=lambda _line: None)
+
+
+# --- a second workspace on the same cluster: front depends on api (through the proxy) ----
+
+def deps_workspace(site: Site) -> Path:
+    """The workspace of api and front (tests/apps), made once beside the site's."""
+    folder = site.workspace.parent.parent / "ws-deps"
+    if not folder.exists():
+        for name in ("api", "front"):
+            shutil.copytree(APPS / name, folder / name)
+        (folder / "wake.toml").write_text(
+            '[[apps]]\npath = "api"\n\n[[apps]]\npath = "front"\n')
+    return folder / "wake.toml"
+
+
+def app_status(site: Site, deps: Path, app: str) -> dict[str, Any]:
+    done = site.wake("status", app, "--json", workspace=deps)
+    (found,) = json.loads(done.stdout)
+    return dict(found)
+
+
+def front_containers(site: Site, deps: Path) -> dict[str, Any]:
+    """host -> one of front's containers there."""
+    found = {}
+    for i in app_status(site, deps, "front")["instances"]:
+        for c in site.sdk(i["host"]).containers.list(
+                filters={"label": ["wake.app=front", f"wake.instance={i['instance']}"]}):
+            found[i["host"]] = c
+    return found
+
+
+class Load(threading.Thread):
+    """tests/apps/front/load.py in a front container: RATE requests a second to api
+    through the host's proxy, until told to stop (or 300 s)."""
+
+    def __init__(self, container: Any) -> None:
+        super().__init__(daemon=True)
+        self.container = container
+        self.result: dict[str, Any] = {}
+
+    def run(self) -> None:
+        self.container.exec_run(["rm", "-f", STOP])
+        code, out = self.container.exec_run(["python3", "/opt/app/load.py", str(RATE), "300",
+                                             STOP])
+        assert code == 0, out.decode()
+        self.result = json.loads(out.decode().strip().splitlines()[-1])
+
+    def finish(self) -> dict[str, Any]:
+        self.container.exec_run(["touch", STOP])
+        self.join(timeout=60)
+        print(f"load: {self.result}")
+        return self.result
+
+
+def bump_api(deps: Path, version: int) -> None:
+    manifest = deps.parent / "api" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["env"]["API_VERSION"] = str(version)
+    manifest.write_text(json.dumps(data, indent=2))

@@ -3,7 +3,7 @@ host of a cluster), with the scheduler's clock set by the test: claims, overlap,
 slots after a takeover, two active schedulers, timeouts, exit codes.
 
 The scheduler running as a cluster service, on three netns hosts for ten minutes, is in
-test_cron_cluster.py.
+tests/reliability/test_cron_failure.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Dependencies through each host's proxy, on the session's real three-host netns cluster
 (sites.py): app `front` depends on app `api`; from inside front's containers,
 http://api:8000/ reaches a passing api instance on any host - through real HAProxy
-following real Consul DNS - during rolling deploys and when an instance is killed.
+following real Consul DNS - and goes on when an instance is killed. (Requests during
+rollouts and a rollback: tests/reliability/test_traffic.py.)
 
 The load runs inside a front container (tests/apps/front/load.py): 50 requests a second,
 bounded in time, to the proxy on that host's cluster-network gateway only.
@@ -9,24 +10,18 @@ bounded in time, to the proxy on that host's cluster-network gateway only.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ROOT, wait_for
-from .sites import Site, ok
+from .conftest import wait_for
+from .sites import Load, Site, app_status, deps_workspace, front_containers, ok
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
-APPS = ROOT / "tests" / "apps"
-RATE = 50  # requests a second
-STOP = "/tmp/wake-load-stop"
 # A command to HAProxy's admin socket, from inside the proxy's container.
 ASK_ADMIN = """
 import socket, sys
@@ -43,27 +38,7 @@ print(data.decode())
 @pytest.fixture(scope="module")
 def deps(site: Site) -> Path:
     """A second workspace, deployed to the same cluster: api and front."""
-    folder = site.workspace.parent.parent / "ws-deps"
-    for name in ("api", "front"):
-        shutil.copytree(APPS / name, folder / name)
-    (folder / "wake.toml").write_text('[[apps]]\npath = "api"\n\n[[apps]]\npath = "front"\n')
-    return folder / "wake.toml"
-
-
-def _status(site: Site, deps: Path, app: str) -> dict[str, Any]:
-    done = site.wake("status", app, "--json", workspace=deps)
-    (found,) = json.loads(done.stdout)
-    return dict(found)
-
-
-def _front_containers(site: Site, deps: Path) -> dict[str, Any]:
-    """host -> one of front's containers there."""
-    found = {}
-    for i in _status(site, deps, "front")["instances"]:
-        for c in site.sdk(i["host"]).containers.list(
-                filters={"label": ["wake.app=front", f"wake.instance={i['instance']}"]}):
-            found[i["host"]] = c
-    return found
+    return deps_workspace(site)
 
 
 def _get_api(container: Any) -> str:
@@ -74,35 +49,6 @@ def _get_api(container: Any) -> str:
     return str(out.decode().strip())
 
 
-class Load(threading.Thread):
-    """load.py in a front container, until told to stop (or 300 s)."""
-
-    def __init__(self, container: Any) -> None:
-        super().__init__(daemon=True)
-        self.container = container
-        self.result: dict[str, Any] = {}
-
-    def run(self) -> None:
-        self.container.exec_run(["rm", "-f", STOP])
-        code, out = self.container.exec_run(["python3", "/opt/app/load.py", str(RATE), "300",
-                                             STOP])
-        assert code == 0, out.decode()
-        self.result = json.loads(out.decode().strip().splitlines()[-1])
-
-    def finish(self) -> dict[str, Any]:
-        self.container.exec_run(["touch", STOP])
-        self.join(timeout=60)
-        print(f"load: {self.result}")
-        return self.result
-
-
-def _bump_api(deps: Path, version: int) -> None:
-    manifest = deps.parent / "api" / "manifest.json"
-    data = json.loads(manifest.read_text())
-    data["env"]["API_VERSION"] = str(version)
-    manifest.write_text(json.dumps(data, indent=2))
-
-
 def test_front_reaches_api_through_the_proxy_on_every_host(site: Site, deps: Path) -> None:
     plan = ok(site.wake("plan", "front", workspace=deps, timeout=900))
     assert "proxy: proxies serve api for front" in plan, plan
@@ -111,9 +57,9 @@ def test_front_reaches_api_through_the_proxy_on_every_host(site: Site, deps: Pat
     # front's first instance started.
     assert out.index("api: deploying") < out.index("front: deploying"), out
     assert "proxy: serving api for front" in out, out
-    api = _status(site, deps, "api")
+    api = app_status(site, deps, "api")
     assert api["matches"] and len(api["instances"]) == 2, api
-    fronts = _front_containers(site, deps)
+    fronts = front_containers(site, deps)
     assert set(fronts) == set(site.hosts), "front runs on every host"
     for host, container in fronts.items():
         seen = {_get_api(container) for _ in range(8)}
@@ -122,7 +68,7 @@ def test_front_reaches_api_through_the_proxy_on_every_host(site: Site, deps: Pat
         # Round robin over the passing instances, wherever they run.
         assert len(seen) == 2, seen
     # And front's own page, asked from outside, answers with what api said.
-    url = next(i["url"] for i in _status(site, deps, "front")["instances"])
+    url = next(i["url"] for i in app_status(site, deps, "front")["instances"])
     import urllib.request
     with urllib.request.urlopen(url, timeout=10) as answer:
         assert answer.read().decode().startswith("front -> api web-")
@@ -133,23 +79,6 @@ def test_front_reaches_api_through_the_proxy_on_every_host(site: Site, deps: Pat
     status = ok(site.wake("status", "api", "front", workspace=deps))
     for host in site.hosts:
         assert f"proxy on {host}: passing, serving api" in status, status
-
-
-def test_no_request_fails_during_three_rolling_deploys(site: Site, deps: Path) -> None:
-    container = next(iter(_front_containers(site, deps).values()))
-    load = Load(container)
-    load.start()
-    time.sleep(2)
-    try:
-        for version in (2, 3, 4):
-            _bump_api(deps, version)
-            out = ok(site.doit("deploy:api", workspace=deps, timeout=600))
-            assert "out of Consul, stopped" in out, out
-    finally:
-        result = load.finish()
-    assert result["sent"] > RATE * 10 and result["failed"] == 0, result
-    # Every release answered at some point (the rollouts really happened under load).
-    assert len(result["answers"]) >= 6, result
 
 
 def _proxy_servers(site: Site, host: str) -> list[str]:
@@ -168,9 +97,9 @@ def _proxy_servers(site: Site, host: str) -> list[str]:
 
 
 def test_a_killed_instance_costs_no_request(site: Site, deps: Path) -> None:
-    victim = _status(site, deps, "api")["instances"][0]
+    victim = app_status(site, deps, "api")["instances"][0]
     gone = f"{victim['address']}:{victim['port']}"
-    host, container = next(iter(_front_containers(site, deps).items()))
+    host, container = next(iter(front_containers(site, deps).items()))
     assert gone in _proxy_servers(site, host)
     load = Load(container)
     load.start()
@@ -193,4 +122,4 @@ def test_a_killed_instance_costs_no_request(site: Site, deps: Path) -> None:
     assert len(_proxy_servers(site, host)) == 1
     # The next deploy replaces it.
     ok(site.doit("deploy:api", workspace=deps, timeout=600))
-    wait_for(lambda: _status(site, deps, "api")["matches"], timeout=60, what="api again")
+    wait_for(lambda: app_status(site, deps, "api")["matches"], timeout=60, what="api again")
