@@ -54,6 +54,8 @@ def test_a_build_secret_reaches_the_step_and_nothing_keeps_it(  # type: ignore[n
     (app / "bin" / "work").write_text("#!/bin/sh\necho vault up\nexec sleep 2147483647\n")
     (app / "bin" / "work").chmod(0o755)
     (app / "Aptfile").write_text("jq\n")  # so app-deps has a step that runs too
+    # This run's own content: stages an earlier run left on the engine are not current.
+    (app / "run-id").write_text(secrets.token_hex(8))
     (app / "manifest.json").write_text(json.dumps({
         "name": APP, "platform": "plain", "build_secrets": ["VAULT_TOKEN"],
         # Uses the value (as a variable and as a file), says it, keeps only its hash;
