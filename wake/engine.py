@@ -277,7 +277,7 @@ class Engine:
         exported as environment variables of the step, then the container committed as
         `tag` with the image's own entrypoint and command. No commit holds a mount or the
         step's environment; the volume and the container go whatever happens."""
-        temporary = {"wake.temporary": "1"}
+        temporary = {TEMPORARY_LABEL: "1"}
         # Export each file as a variable of the step only, then run it as RUN would.
         script = (f'for f in {mount}/*; do [ -f "$f" ] && export "${{f##*/}}=$(cat "$f")"; '
                   'done; exec /bin/sh -c "$1"')
@@ -286,17 +286,12 @@ class Engine:
             volume = self._client.volumes.create(labels=temporary)
             container = None
             try:
-                data = io.BytesIO()
-                with tarfile.open(fileobj=data, mode="w") as tar:
-                    for name, content in sorted(files.items()):
-                        info = tarfile.TarInfo(name)
-                        info.size, info.mode = len(content), 0o444
-                        tar.addfile(info, io.BytesIO(content))
+                # The step sees the volume read-only: a container never started fills it.
                 filler = self._client.containers.create(
                     image, ["true"], labels=temporary,
                     volumes={volume.name: {"bind": mount, "mode": "rw"}})
                 try:
-                    filler.put_archive(mount, data.getvalue())
+                    filler.put_archive(mount, _tar(files, mode=0o444))
                 finally:
                     filler.remove(force=True)
                 config = self._client.api.inspect_image(image).get("Config") or {}
@@ -597,12 +592,12 @@ class Engine:
             return int(code), bytes(output).decode("utf-8", "replace")
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
+def _tar(files: dict[str, bytes], mode: int = 0o600) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o600
+            info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
     return out.getvalue()
 

@@ -91,17 +91,20 @@ class Site:
     def agent(self) -> Agent:
         return Agent(f"{self.host(self.hosts[0]).address}:8500")
 
-    def containers(self) -> dict[str, tuple[str, str, str]]:
-        """Every instance container of the app on every host: id -> (host, process, status).
-        The scheduler's cron runs (bestsiteever's job runs every ten minutes) are not
+    def instance_containers(self, app: str = APP) -> Iterator[tuple[str, Any]]:
+        """(host, container) of every instance container of `app` on every host. The
+        scheduler's cron runs (bestsiteever's job runs every ten minutes) are not
         instances: a deploy neither makes nor removes them."""
-        found = {}
         for name in self.hosts:
             for c in self.sdk(name).containers.list(all=True,
-                                                    filters={"label": f"wake.app={APP}"}):
+                                                    filters={"label": f"wake.app={app}"}):
                 if LABEL_JOB not in c.labels:
-                    found[c.id] = (name, c.labels["wake.process"], c.status)
-        return found
+                    yield name, c
+
+    def containers(self) -> dict[str, tuple[str, str, str]]:
+        """The app's instance containers: id -> (host, process, status)."""
+        return {c.id: (host, c.labels["wake.process"], c.status)
+                for host, c in self.instance_containers()}
 
     def images(self) -> dict[str, set[str]]:
         return {name: {i.id for i in self.sdk(name).images.list()} for name in self.hosts}

@@ -25,6 +25,7 @@ class Passing(threading.Thread):
         self.address = address or f"{site.host(site.hosts[0]).address}:8500"
         self.lowest = {process: count for process, count in wanted.items()}
         self.samples = self.unanswered = self.web_down = 0
+        self.urls: list[str] = []  # the passing web instances at the last sample
         self.below: list[str] = []  # samples with a process under N-1
         self.stopped = threading.Event()
 
@@ -69,14 +70,8 @@ class Passing(threading.Thread):
 def instances_on_hosts(site: Site, app: str) -> dict[str, tuple[str, str, str]]:
     """Every instance container of `app` on the cluster's hosts (cron runs are not
     instances): instance id -> (host, process, container status)."""
-    from wake.cron.runner import LABEL_JOB
-
-    found = {}
-    for name in site.hosts:
-        for c in site.sdk(name).containers.list(all=True, filters={"label": f"wake.app={app}"}):
-            if LABEL_JOB not in c.labels:
-                found[c.labels["wake.instance"]] = (name, c.labels["wake.process"], c.status)
-    return found
+    return {c.labels["wake.instance"]: (host, c.labels["wake.process"], c.status)
+            for host, c in site.instance_containers(app)}
 
 
 def converged(site: Site, app: str, wanted: dict[str, int], **run: object) -> None:

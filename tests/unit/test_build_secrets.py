@@ -3,19 +3,17 @@ keys that count names but not values, missing values and masking."""
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from wake import manifest
-from wake import settings as settings_mod
-from wake.build import secrets, stages, workspace
+from wake.build import secrets
 from wake.build.materialize import Materializer
-from wake.build.tree import HashCache
 from wake.errors import ManifestError, UsageError
+
+from .test_stage_keys import context_dockerfile, planner_for
 
 APP = {"name": "shop", "platform": "node", "processes": {"web": {"run": "node app.js"}}}
 
@@ -76,11 +74,7 @@ def _materializer(folder: Path, build_secrets: list[str]) -> Materializer:
     (app / "package-lock.json").write_text('{"lockfileVersion": 3}')
     (app / "app.js").write_text("console.log(1)\n")
     (folder / "wake.toml").write_text('[[apps]]\npath = "shop"\n')
-    graph = stages.build_graph(workspace.load(folder / "wake.toml"))
-    made = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
-                        cache=HashCache(folder / "hashes.sqlite"))
-    made.assume_base_id("sha256:" + "0" * 64)
-    return made
+    return planner_for(folder / "wake.toml")
 
 
 def test_secret_stages_run_their_last_step_and_keys_count_names_only(
@@ -93,13 +87,7 @@ def test_secret_stages_run_their_last_step_and_keys_count_names_only(
         mat = with_secret.get(node)
         assert mat.secret_step and mat.secret_step.startswith("/opt/wake/")
         assert mat.key != plain.get(node).key  # the names are inputs
-        out = io.BytesIO()
-        mat.write_context(out)
-        out.seek(0)
-        with tarfile.open(fileobj=out) as tar:
-            member = tar.extractfile("Dockerfile")
-            assert member is not None
-            dockerfile = member.read().decode()
+        dockerfile = context_dockerfile(mat)
         assert mat.secret_step not in dockerfile.replace("\\\n", " ") and "LABEL" in dockerfile
     # A release stage has no secret step (its images never see the secrets).
     assert with_secret.get("build:shop:release-web").secret_step is None

@@ -3,10 +3,12 @@ depends on content only - not on file order, folder path or mtimes."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from wake import settings as settings_mod
 from wake.build import stages, workspace
-from wake.build.materialize import Materializer
+from wake.build.materialize import Materialized, Materializer
 from wake.build.tree import HashCache
 
 NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
@@ -46,12 +48,29 @@ def write_app(folder: Path, files: dict[str, bytes], order_seed: int,
     return folder.parent / "wake.toml"
 
 
-def keys(workspace_file: Path) -> dict[str, str]:
+def planner_for(workspace_file: Path) -> Materializer:
+    """The workspace's materializer without an engine (the base image's id fixed)."""
     graph = stages.build_graph(workspace.load(workspace_file))
     planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
-                      cache=HashCache(workspace_file.parent / "hashes.sqlite"))
+                           cache=HashCache(workspace_file.parent / "hashes.sqlite"))
     planner.assume_base_id("sha256:" + "0" * 64)  # the engine's answer, fixed for the test
-    return {node: planner.get(node).key for node in graph}
+    return planner
+
+
+def context_dockerfile(material: Materialized) -> str:
+    """The Dockerfile a stage's build context holds."""
+    out = io.BytesIO()
+    material.write_context(out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        handle = tar.extractfile("Dockerfile")
+        assert handle is not None
+        return handle.read().decode()
+
+
+def keys(workspace_file: Path) -> dict[str, str]:
+    planner = planner_for(workspace_file)
+    return {node: planner.get(node).key for node in planner.graph}
 
 
 def written_files(folder: Path) -> dict[str, bytes]:
@@ -117,25 +136,13 @@ def test_copying_the_app_elsewhere_keeps_every_key(tmp_path: Path) -> None:
 
 def test_build_context_dockerfile_keeps_every_instruction_on_its_own_line(
         tmp_path: Path) -> None:
-    import io
-    import tarfile
-
     ws = write_app(tmp_path / "shop", {"app.py": b"x"}, 0)
-    graph = stages.build_graph(workspace.load(ws))
-    planner = Materializer(graph, settings_mod.load(), client_factory=lambda: None,  # type: ignore
-                      cache=HashCache(tmp_path / "hashes.sqlite"))
-    planner.assume_base_id("sha256:" + "0" * 64)
-    for node in graph:
+    planner = planner_for(ws)
+    for node in planner.graph:
         material = planner.get(node)
         if material.late_files:  # needs an engine; the Dockerfile does not depend on it
             material = type(material)(**{**material.__dict__, "late_files": None})
-        out = io.BytesIO()
-        material.write_context(out)
-        out.seek(0)
-        with tarfile.open(fileobj=out) as tar:
-            handle = tar.extractfile("Dockerfile")
-            assert handle is not None
-            lines = handle.read().decode().splitlines()
+        lines = context_dockerfile(material).splitlines()
         label_lines = [line for line in lines if "wake.key=" in line]
         assert len(label_lines) == 1 and label_lines[0].startswith("LABEL "), node
         assert all(not line.rstrip().endswith("LABEL") and "LABEL wake.app" not in line[6:]

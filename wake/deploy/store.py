@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 from ..consul import Agent
 from ..errors import WakeError
-from ..logs.ship import Shipper
+from ..logs.ship import Shipper, master_address
 from . import lock
 from .release import Release
 
@@ -132,8 +132,6 @@ class ReleaseStore:
         return event
 
     def _ship(self, event: Event) -> None:
-        from ..logs.ship import master_address
-
         text = (f"event: {event.action} {event.release[:12] or '-'} {event.result}"
                 f" (by {event.who or '?'}@{event.machine or '?'}"
                 f"{', commit ' + event.commit[:12] if event.commit else ''})"
