@@ -10,7 +10,7 @@ writes, TTL sessions for locks, services with HTTP checks.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,16 @@ from .waiting import Pending, wait_until
 
 DEFAULT_PORT = 8500
 DEFAULT_TIMEOUT = 5.0
+# Where a cluster's services (scheduler, proxy) find the ACL token: a file in their
+# container, named by this variable, so the token is in no container's environment.
+TOKEN_FILE_VAR = "WAKE_CONSUL_TOKEN_FILE"
+# The anonymous token's fixed accessor id, and what it may do in a cluster with ACLs:
+# read nodes and services, which is what Consul's DNS answers need (the proxies' HAProxy
+# asks it without a token). Everything else - KV, sessions, writes - needs the token.
+ANONYMOUS_TOKEN = "00000000-0000-0000-0000-000000000002"
+DNS_POLICY = "wake-dns-read"
+DNS_RULES = {"node_prefix": {"": {"policy": "read"}},
+             "service_prefix": {"": {"policy": "read"}}}
 
 
 class ConsulError(WakeError):
@@ -88,12 +98,17 @@ class Agent:
         host, port = parse_address(address)
         self.address = join_address(host, port)
         self.timeout = timeout
+        self.token = token
         self._client = sdk.Consul(host=host, port=port, token=token)
+        if token:  # py-consul lets CONSUL_HTTP_TOKEN win over the token it is given
+            self._client.token = token
         # py-consul's HTTP client takes its timeout as an attribute, not an argument.
         self._client.http.connections_timeout = timeout
         session = getattr(self._client.http, "session", None)  # the requests client's
         if session is not None:
             calls.watch(session, "consul")
+            if token:  # some py-consul calls (raft configuration, txn) send no token
+                session.headers["X-Consul-Token"] = token
 
     def __repr__(self) -> str:
         return f"Agent({self.address})"
@@ -111,8 +126,13 @@ class Agent:
             raise ConsulUnreachable(f"Consul at {self.address}: {what}: no answer "
                                     f"({reason}); is its HTTP API listening there?") from None
         except sdk.ACLPermissionDenied as exc:
+            hint = ("the cluster uses ACLs and wake has no token for it: set its "
+                    "`token` in clusters.json (`wake clusters add NAME --consul ADDRESS "
+                    "--token TOKEN`)" if not self.token else
+                    "the cluster's token (clusters.json) is not allowed this: a wrong or "
+                    "revoked token?")
             raise ConsulError(f"Consul at {self.address}: {what}: permission denied "
-                              f"({_short(exc)}); check the cluster's ACL token") from None
+                              f"({_short(exc)}); {hint}") from None
         except sdk.ConsulException as exc:
             text = _short(exc)
             # 500 "No cluster leader" / rpc errors happen during elections: transient.
@@ -138,6 +158,23 @@ class Agent:
 
     def datacenter(self) -> str:
         return str(self.info()["Config"]["Datacenter"])
+
+    def acls_enabled(self) -> bool:
+        """Whether the agent enforces ACLs (its own configuration)."""
+        debug = self.info().get("DebugConfig") or {}
+        return bool(debug.get("ACLsEnabled"))
+
+    def allow_anonymous_dns(self) -> None:
+        """Let requests without a token read nodes and services (Consul's DNS answers),
+        and nothing else: a policy on the anonymous token. Needs a management token."""
+        with self._call("let the anonymous token read nodes and services"):
+            policies = {p["Name"] for p in self._client.acl.policy.list()}
+            if DNS_POLICY not in policies:
+                self._client.acl.policy.create(
+                    DNS_POLICY, rules=DNS_RULES,
+                    description="wake: DNS answers (nodes and services) without a token")
+            self._client.acl.token.update(ANONYMOUS_TOKEN, policies_name=[DNS_POLICY],
+                                          description="Anonymous Token")
 
     def gossip_encrypted(self) -> bool:
         """Whether this agent's LAN gossip is encrypted (its own stats: cheap, and unlike
@@ -296,6 +333,19 @@ class Agent:
 def _kv(entry: dict[str, Any]) -> KV:
     return KV(str(entry["Key"]), entry.get("Value") or b"", int(entry["ModifyIndex"]),
               entry.get("Session"))
+
+
+def token_from_env(env: Mapping[str, str]) -> str | None:
+    """A cluster service's ACL token: the file `WAKE_CONSUL_TOKEN_FILE` names, if set."""
+    name = env.get(TOKEN_FILE_VAR)
+    if not name:
+        return None
+    try:
+        with open(name, encoding="ascii") as f:
+            return f.read().strip() or None
+    except OSError as exc:
+        raise WakeError(f"{TOKEN_FILE_VAR}={name}: cannot read the ACL token "
+                        f"({exc.strerror})") from None
 
 
 def _short(exc: BaseException) -> str:

@@ -88,8 +88,14 @@ class Site:
     def sdk(self, name: str) -> docker.DockerClient:
         return docker.DockerClient(base_url=self.host(name).docker)
 
-    def agent(self) -> Agent:
-        return Agent(f"{self.host(self.hosts[0]).address}:8500")
+    def token(self) -> str:
+        """The cluster's ACL token: the site is made with ACLs on (`--acl`), so every
+        test that deploys to it runs under them."""
+        return str(json.loads((self.home / "clusters.json").read_text())["clusters"][
+            self.cluster]["token"])
+
+    def agent(self, host: str | None = None) -> Agent:
+        return Agent(f"{self.host(host or self.hosts[0]).address}:8500", self.token())
 
     def instance_containers(self, app: str = APP) -> Iterator[tuple[str, Any]]:
         """(host, container) of every instance container of `app` on every host. The
@@ -141,7 +147,7 @@ def health(url: str) -> int:
 
 def make_site(root: Path, base_image: str, git_server: str) -> Iterator[Site]:
     """Three netns hosts (and a fourth, outside the cluster, as an empty build machine)
-    and cluster d<tag> on them; everything removed afterwards."""
+    and cluster d<tag> on them, with Consul ACLs on; everything removed afterwards."""
     tag = secrets.token_hex(2)
     names = [f"d{tag}-h{i}" for i in (1, 2, 3)]
     builder = f"d{tag}-b"
@@ -158,7 +164,7 @@ def make_site(root: Path, base_image: str, git_server: str) -> Iterator[Site]:
         for name in [*names, builder]:
             ok(made.wake("hosts", "create", name, "--driver", "netns"))
             created.append(name)
-        ok(made.wake("cluster", "create", made.cluster, "--hosts", ",".join(names)))
+        ok(made.wake("cluster", "create", made.cluster, "--hosts", ",".join(names), "--acl"))
         yield made
     finally:
         made.wake("cluster", "destroy", made.cluster, timeout=300)

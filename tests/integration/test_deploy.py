@@ -72,7 +72,8 @@ def test_a_fresh_clone_with_an_empty_engine_builds_and_pulls_nothing(
     shutil.copytree(site.workspace.parent, clone)
     home = tmp_path / "fresh-home"
     consul = f"{site.host(site.hosts[0]).address}:8500"
-    ok(site.wake("clusters", "add", site.cluster, "--consul", consul, home=home))
+    ok(site.wake("clusters", "add", site.cluster, "--consul", consul, "--token",
+                 site.token(), home=home))
     empty = site.sdk(site.builder)
     assert empty.images.list() == []
     containers, images = site.containers(), site.images()
@@ -237,7 +238,7 @@ HOLD = """
 import sys, time
 from wake.consul import Agent
 from wake.deploy.lock import DeployLock
-with DeployLock(Agent(sys.argv[1]), sys.argv[2], "f" * 64) as held:
+with DeployLock(Agent(sys.argv[1], sys.argv[3]), sys.argv[2], "f" * 64) as held:
     print("held", flush=True)
     while not held.lost:
         time.sleep(0.5)
@@ -247,7 +248,7 @@ print("lost", flush=True)
 
 def test_lock_break_frees_a_live_holder_and_is_recorded(site: Site) -> None:
     address = f"{site.host(site.hosts[0]).address}:8500"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, address, APP],
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, address, APP, site.token()],
                               stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:

@@ -59,7 +59,7 @@ def ticker(folder: Path, schedule: str = "* * * * *") -> Path:
 
 
 def agent(site: Site, up: str) -> Agent:
-    return Agent(f"{site.host(up).address}:8500")
+    return site.agent(up)
 
 
 def leader(site: Site, up: str) -> str | None:

@@ -262,8 +262,8 @@ def test_five_hosts_three_servers(wake_home: Path) -> None:
     assert layout.registry == "10.213.0.6:5000" and layout.syslog == "10.213.0.6:5514"
     assert layout.consul_http(layout.hosts[1]) == "10.213.0.5:8500"
     assert layout.container("consul") == "wake-c1-consul"
-    server = cluster._consul_env(layout, layout.hosts[2])
-    client = cluster._consul_env(layout, layout.hosts[4])
+    server = cluster.consul_env(layout, layout.hosts[2])
+    client = cluster.consul_env(layout, layout.hosts[4])
     assert server["WAKE_CONSUL_MODE"] == "server" and client["WAKE_CONSUL_MODE"] == "client"
     for env, host in ((server, layout.hosts[2]), (client, layout.hosts[4])):
         assert env["WAKE_EXPECT"] == "3"
@@ -271,12 +271,47 @@ def test_five_hosts_three_servers(wake_home: Path) -> None:
         assert (env["WAKE_NODE"], env["WAKE_BIND"]) == (host.name, host.address)
         assert env["WAKE_DATACENTER"] == "c1"
     assert "WAKE_ENCRYPT" not in server
-    keyed = cluster._consul_env(layout, layout.hosts[4], "a2V5")
+    keyed = cluster.consul_env(layout, layout.hosts[4], "a2V5")
     assert keyed["WAKE_ENCRYPT"] == "a2V5" and keyed["WAKE_CONSUL_MODE"] == "client"
     pair = cluster.layout_for("c2", names[:2], False)
-    env = cluster._consul_env(pair, pair.hosts[1])
+    env = cluster.consul_env(pair, pair.hosts[1])
     assert (env["WAKE_CONSUL_MODE"], env["WAKE_EXPECT"]) == ("server", "2")
     assert env["WAKE_JOIN"] == "10.213.0.2 10.213.0.3"
+
+
+def test_acl_settings_keep_the_token_in_files() -> None:
+    token = "5e1b2f6c-1111-4000-8000-000000000000"
+    server = cluster.acl_config("c1", token, server=True).decode()
+    client = cluster.acl_config("c1", token, server=False).decode()
+    for text in (server, client):
+        assert 'primary_datacenter = "c1"' in text and 'default_policy = "deny"' in text
+        assert "enabled = true" in text and f'agent = "{token}"' in text
+    assert f'master = "{token}"' in server and "master" not in client
+    env, files = cluster.token_files(token)
+    assert files == {cluster.TOKEN_PATH: f"{token}\n".encode()}
+    assert env == {consul_api.TOKEN_FILE_VAR: f"/{cluster.TOKEN_PATH}"}
+    assert token not in json.dumps(env)
+    assert cluster.token_files(None) == ({}, None)
+    layout = cluster.Layout("c1", (), token)
+    assert token not in repr(layout)
+
+
+def test_a_service_reads_its_token_from_the_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("abc-123\n")
+    assert consul_api.token_from_env({consul_api.TOKEN_FILE_VAR: str(path)}) == "abc-123"
+    assert consul_api.token_from_env({}) is None
+    with pytest.raises(WakeError, match="cannot read the ACL token"):
+        consul_api.token_from_env({consul_api.TOKEN_FILE_VAR: str(tmp_path / "missing")})
+
+
+def test_the_given_token_wins_over_consul_http_token(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSUL_HTTP_TOKEN", "from-the-environment")
+    agent = consul_api.Agent("127.0.0.1:8500", "from-clusters-json")
+    assert agent._client.token == "from-clusters-json"
+    assert agent._client.http.session.headers["X-Consul-Token"] == "from-clusters-json"
+    assert "from-clusters-json" not in repr(agent)
 
 
 # --- check_ports_free and _tar -----------------------------------------------------------

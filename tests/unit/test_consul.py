@@ -73,6 +73,15 @@ def test_consul_failures_become_wake_errors(exc: Exception, kind: type, text: st
         assert not isinstance(caught.value, ConsulUnreachable)
 
 
+def test_a_refusal_says_whether_a_token_is_missing_or_wrong() -> None:
+    denied = _raising(sdk.ACLPermissionDenied("Permission denied"))
+    with pytest.raises(ConsulError, match="uses ACLs and wake has no token for it"):
+        agent_over(denied).kv_put("wake/x", "1", cas=0)
+    with pytest.raises(ConsulError, match="a wrong or revoked token") as caught:
+        agent_over(denied, token="s3cr3t-token").kv_put("wake/x", "1", cas=0)
+    assert "s3cr3t-token" not in str(caught.value)
+
+
 def test_first_answering_skips_servers_without_answer_or_leader(
         monkeypatch: pytest.MonkeyPatch) -> None:
     answers = {"10.0.0.1": ConsulUnreachable("down"), "10.0.0.2": "", "10.0.0.3": "L"}

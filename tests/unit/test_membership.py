@@ -24,7 +24,7 @@ CLUSTER = Cluster("c1", "10.213.0.2:8500", hosts=("h1", "h2", "h3"))
 def _facts(servers: tuple[str, ...] = ("10.213.0.2",), **members: tuple[str, int]) -> Facts:
     return Facts("c1", servers, "10.213.0.2:5000", b"CA", {
         name: {"Name": name, "Addr": addr, "Status": state}
-        for name, (addr, state) in members.items()}, frozenset({"h1"}))
+        for name, (addr, state) in members.items()}, frozenset({"h1"}), False)
 
 
 @pytest.fixture

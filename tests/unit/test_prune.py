@@ -196,7 +196,7 @@ def test_a_cluster_that_does_not_answer_stops_prune_unless_no_cluster(
 
     code, out, err = _cli(["prune", "--dry-run"], capsys)
     assert code == 1 and seen == []
-    assert "cluster prod does not answer" in err and "--no-cluster" in err
+    assert "cluster prod could not be read" in err and "--no-cluster" in err
     code, out, err = _cli(["prune", "--dry-run", "--no-cluster"], capsys)
     assert code == 0, err
     assert "prod not asked (--no-cluster)" in out and "would remove 0 images" in out

@@ -210,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--address", metavar="127.0.0.N",
                    help="with --local: the loopback address its services listen on "
                         "(default 127.0.0.1; another lets two local clusters run at once)")
+    p.add_argument("--acl", action="store_true",
+                   help="Consul ACLs on, default deny: a new token, kept in clusters.json, "
+                        "is needed for everything but reading nodes and services")
     p = add("destroy", cmd_cluster_destroy, "remove what `cluster create` started", ksub)
     p.add_argument("name")
     p = add("join", cmd_cluster_join, "add hosts to the current cluster (--cluster NAME "

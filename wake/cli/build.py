@@ -236,7 +236,7 @@ def _release_guards(args: argparse.Namespace) -> tuple[dict[str, str], str]:
         agent = cluster.answering(wait=5.0)
         guards = store.release_images(agent)
     except WakeError as exc:
-        raise WakeError(f"cluster {name} does not answer ({exc}), so prune cannot tell "
+        raise WakeError(f"cluster {name} could not be read ({exc}), so prune cannot tell "
                         "which images its releases use; try again when it answers, or "
                         "pass --no-cluster to prune without keeping them") from None
     releases = len(set(guards.values()))

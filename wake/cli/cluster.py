@@ -40,6 +40,7 @@ def cmd_clusters_use(args: argparse.Namespace) -> int:
 
 def cmd_clusters_show(args: argparse.Namespace) -> int:
     from ..cluster import clusters
+    from ..consul import ConsulUnreachable
 
     cluster = (clusters.load().get(args.name) if args.name
                else clusters.current(args.cluster))
@@ -51,8 +52,11 @@ def cmd_clusters_show(args: argparse.Namespace) -> int:
         peers = cluster.agent().peers()
         print(f"leader   {leader}")
         print(f"servers  {', '.join(sorted(peers))}")
-    except WakeError as exc:
+    except ConsulUnreachable as exc:
         print(f"status   unreachable: {exc}")
+        return 1
+    except WakeError as exc:  # refused: an ACL token missing or wrong, say
+        print(f"status   refused: {exc}")
         return 1
     return 0
 
@@ -140,7 +144,8 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
     from ..cluster import lifecycle as cluster
 
     names = [n.strip() for n in args.hosts.split(",") if n.strip()] if args.hosts else None
-    made = cluster.create(args.name, names, args.local, say=_stderr, address=args.address)
+    made = cluster.create(args.name, names, args.local, say=_stderr, address=args.address,
+                          acl=args.acl)
     print(f"cluster {made.name}: consul {made.consul}, registry {made.registry}")
     return 0
 

@@ -49,8 +49,9 @@ class Cluster:
     def answering(self, wait: float = 20.0) -> Agent:
         """The first of the master and the other servers that knows a leader, waiting
         out an election (a few seconds after a server is lost)."""
-        return first_answering([self.consul, *self.servers], self.token, wait,
-                                      f"cluster {self.name}")
+        agent = first_answering([self.consul, *self.servers], self.token, wait,
+                                f"cluster {self.name}")
+        return agent if self.token else _without_acls(agent)
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,21 @@ def _spec(c: Cluster) -> dict[str, Any]:
     return spec
 
 
+def _without_acls(agent: Agent) -> Agent:
+    """An agent wake has no token for, once it is known not to enforce ACLs: under ACLs
+    a tokenless listing comes back filtered to nothing, as if empty, so fail at once and
+    say why. /v1/agent/self needs agent:read, which no anonymous token here has."""
+    agent.info()
+    return agent
+
+
 def check_consul(cluster: Cluster, timeout: float = 5.0) -> str:
-    """The leader's address, or a WakeError saying why Consul did not answer."""
-    leader = cluster.agent(timeout).leader()
+    """The leader's address, or a WakeError saying why Consul did not answer (or that it
+    enforces ACLs and wake has no token for it)."""
+    agent = cluster.agent(timeout)
+    leader = agent.leader()
+    if leader and not cluster.token:
+        _without_acls(agent)
     if not leader:
         raise WakeError(f"Consul at {cluster.consul} answers but has no leader yet")
     return leader

@@ -12,9 +12,9 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..consul import join_address
+from ..consul import TOKEN_FILE_VAR, join_address
 from ..errors import UsageError
 from . import clusters, hosts
 from .hosts import Host
@@ -40,6 +40,10 @@ CERTS_D = "/etc/docker/certs.d"
 # The registry's CA in Consul's KV store, so `wake cluster join` works from any machine.
 KV_REGISTRY_CA = "wake/registry/ca.crt"
 GOSSIP_KEY_FILE = "gossip.key"  # in $WAKE_HOME/clusters/NAME, beside the registry's CA
+# In a cluster with ACLs: the agents' ACL settings (read by services/consul/bin/consul-agent)
+# and the token file of the scheduler and the proxy, inside their containers.
+ACL_CONFIG = "etc/wake-consul/acl.hcl"
+TOKEN_PATH = "etc/wake/consul-token"
 LEADER_TIMEOUT = 90.0
 HEALTH_TIMEOUT = 90.0
 
@@ -50,6 +54,7 @@ class Layout:
 
     name: str
     hosts: tuple[Host, ...]
+    token: str | None = field(default=None, repr=False)  # the ACL token, if ACLs are on
 
     @property
     def first(self) -> Host:
@@ -152,6 +157,24 @@ def agent_env(datacenter: str, host: Host, server: bool, servers: list[str],
     return env
 
 
-def _consul_env(layout: Layout, host: Host, key: str | None = None) -> dict[str, str]:
+def acl_config(datacenter: str, token: str, server: bool) -> bytes:
+    """The agents' ACL settings: deny what no token allows, and the cluster's token as the
+    agent's own (it registers its node and syncs services with it). On servers the same
+    token is the initial management token, made when the first leader is elected."""
+    tokens = f'agent = "{token}"' + (f'\n    master = "{token}"' if server else "")
+    return (f'primary_datacenter = "{datacenter}"\n'
+            'acl {\n  enabled = true\n  default_policy = "deny"\n'
+            '  down_policy = "extend-cache"\n'
+            f'  tokens {{\n    {tokens}\n  }}\n}}\n').encode()
+
+
+def token_files(token: str | None) -> tuple[dict[str, str], dict[str, bytes] | None]:
+    """(environment, files) giving a scheduler or proxy container the ACL token."""
+    if not token:
+        return {}, None
+    return {TOKEN_FILE_VAR: f"/{TOKEN_PATH}"}, {TOKEN_PATH: f"{token}\n".encode()}
+
+
+def consul_env(layout: Layout, host: Host, key: str | None = None) -> dict[str, str]:
     return agent_env(layout.name, host, host in layout.servers,
                      [s.address for s in layout.servers], key)

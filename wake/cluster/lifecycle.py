@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from .. import engine as engine_mod
-from ..consul import Agent, wait_for_leader
+from ..consul import Agent, ConsulError, wait_for_leader
 from ..engine import Engine
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
 from ..statefile import write_atomically
+from ..waiting import Pending, wait_until
 from . import clusters, hosts, services, tls
 from .clusters import Cluster
 from .hosts import Host
 from .layout import (
+    ACL_CONFIG,
     GOSSIP_KEY_FILE,
     HEALTH_TIMEOUT,
     HOST_SERVICE,
@@ -35,8 +39,9 @@ from .layout import (
     SYSLOG_PORT,
     Layout,
     Say,
-    agent_env,
+    acl_config,
     check_ports_free,
+    consul_env,
     gossip_key,
     layout_for,
 )
@@ -53,11 +58,6 @@ from .provision import (
 )
 
 
-def _consul_env(layout: Layout, host: Host, key: str | None = None) -> dict[str, str]:
-    return agent_env(layout.name, host, host in layout.servers,
-                     [s.address for s in layout.servers], key)
-
-
 @contextmanager
 def _engines(layout: Layout) -> Iterator[dict[str, Engine]]:
     made: dict[str, Engine] = {}
@@ -70,10 +70,13 @@ def _engines(layout: Layout) -> Iterator[dict[str, Engine]]:
 
 
 def create(name: str, host_names: list[str] | None = None, local: bool = False,
-           say: Say = print, address: str | None = None) -> Cluster:
+           say: Say = print, address: str | None = None, acl: bool = False) -> Cluster:
     """Bring a cluster up from nothing on its hosts (or this machine's engine, its
-    services on the loopback `address`) and add it to clusters.json."""
+    services on the loopback `address`) and add it to clusters.json. With `acl`, Consul
+    denies whatever its new token (saved in clusters.json) does not allow (docs/clusters.md)."""
     layout = layout_for(name, host_names, local, address)
+    if acl:
+        layout = replace(layout, token=str(uuid.uuid4()))
     if name in clusters.load().clusters:
         raise UsageError(f"a cluster named {name!r} exists already in {clusters.path()}; "
                          f"`wake cluster destroy {name}` first")
@@ -96,13 +99,19 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             for host in layout.hosts:
                 say(f"{host.name}: starting Consul "
                     f"{'server' if host in layout.servers else 'client'} on {host.address}")
+                files = None if layout.token is None else {ACL_CONFIG: acl_config(
+                    layout.name, layout.token, host in layout.servers)}
                 run_service(engines[host.name], layout, host, "consul", images.consul,
-                            _consul_env(layout, host, key))
+                            consul_env(layout, host, key), files=files)
             master = layout.consul_http(layout.first)
-            agent = Agent(master)
+            agent = Agent(master, layout.token)
             say(f"waiting for a Consul leader and {len(layout.servers)} server(s)")
             leader = wait_for_leader(agent, len(layout.servers), LEADER_TIMEOUT)
             say(f"Consul leader: {leader} (gossip encrypted)")
+            if layout.token:
+                _anonymous_dns(agent)
+                say("ACLs on (default deny): the token is in clusters.json; without it "
+                    "only nodes and services can be read (Consul's DNS)")
             agent.kv_put(KV_REGISTRY_CA, cert.ca.decode())
             first = engines[layout.first.name]
             bind = {"WAKE_BIND": layout.first.address}
@@ -116,7 +125,7 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             for engine in [build, *engines.values()]:
                 trust_ca(engine, images.consul, layout.registry, cert.ca)
             for host in layout.hosts:
-                register_host(host, *engines[host.name].capacity())
+                register_host(host, *engines[host.name].capacity(), token=layout.token)
             register_services(layout)
             say(f"waiting for {HOST_SERVICE}, {RSYSLOG_SERVICE}, {REGISTRY_SERVICE} to pass "
                 "their checks")
@@ -132,7 +141,7 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             for host in layout.hosts:
                 agent.wait_passing(PROXY_SERVICE, HEALTH_TIMEOUT, node=host.name)
             cluster = clusters.add(
-                name, master, check=True,
+                name, master, layout.token, check=True,
                 servers=tuple(layout.consul_http(h) for h in layout.servers),
                 registry=layout.registry,
                 hosts=tuple(h.name for h in layout.hosts))
@@ -146,6 +155,19 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
     say(f"cluster {name} is up in {time.monotonic() - started:.0f} s: consul {master}, "
         f"registry {layout.registry}, syslog {layout.syslog}")
     return cluster
+
+
+def _anonymous_dns(agent: Agent) -> None:
+    """The anonymous token's DNS policy; the servers make the management token when the
+    first leader takes office, so a moment after the election it may not be known yet."""
+    def done() -> bool:
+        try:
+            agent.allow_anonymous_dns()
+        except ConsulError as exc:
+            raise Pending(str(exc)) from None
+        return True
+    wait_until(done, LEADER_TIMEOUT, "Consul's ACL system ready for the cluster's token",
+               hint="see the wake-*-consul containers' logs")
 
 
 def _remove_containers(name: str, members: tuple[Host, ...], engines: dict[str, Engine],

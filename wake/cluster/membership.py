@@ -24,6 +24,7 @@ from . import clusters, hosts, services
 from .clusters import Cluster
 from .hosts import Host
 from .layout import (
+    ACL_CONFIG,
     CONSUL_PORTS,
     GOSSIP_KEY_FILE,
     HOST_SERVICE,
@@ -33,6 +34,7 @@ from .layout import (
     RSYSLOG_SERVICE,
     Layout,
     Say,
+    acl_config,
     agent_env,
     host_port,
     listening,
@@ -63,6 +65,7 @@ class Facts:
     registry_ca: bytes | None
     members: dict[str, dict[str, Any]]  # serf members by node name
     service_nodes: frozenset[str]  # nodes running a server, rsyslog or the registry
+    acls: bool  # whether the agents enforce ACLs
 
 
 def read_facts(agent: Agent) -> Facts:
@@ -79,7 +82,7 @@ def read_facts(agent: Agent) -> Facts:
         nodes |= {str(e["Node"]) for e in agent.catalog_service(service)}
     members = {str(m["Name"]): m for m in agent.members()}
     return Facts(datacenter, servers, registry, ca.value if ca else None, members,
-                 frozenset(nodes))
+                 frozenset(nodes), agent.acls_enabled())
 
 
 def gossip_key(cluster: Cluster, agent: Agent) -> str | None:
@@ -139,7 +142,8 @@ def _wait_member(agent: Agent, host: Host, engine: Engine, container: Container,
     waiting at once if the agent's container exits."""
     def joined() -> bool:
         member = {m["Name"]: m for m in agent.members()}.get(host.name)
-        if member and int(member.get("Status", 0)) == ALIVE and agent_at(host, 3).info():
+        if member and int(member.get("Status", 0)) == ALIVE and \
+                agent_at(host, 3, agent.token).info():
             return True
         state = engine.container(container.name)
         if state is None or state.status != "running":
@@ -164,6 +168,8 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
     facts = read_facts(agent)
     _check_joinable(cluster, facts, chosen)
     key = gossip_key(cluster, agent)
+    # A new agent of a cluster with ACLs enforces them too, with the cluster's token.
+    token = cluster.token if facts.acls else None
     images = services.build(say)
     build = connect()
     try:
@@ -175,17 +181,19 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                 build.copy_images_to(engine, images.every_host(), say)
                 try:
                     env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
-                    container = run_service(engine, Layout(cluster.name, (host,)), host,
-                                            "consul", images.consul, env)
+                    layout = Layout(cluster.name, (host,), token)
+                    files = {ACL_CONFIG: acl_config(facts.datacenter, token, False)} \
+                        if token else None
+                    container = run_service(engine, layout, host, "consul", images.consul,
+                                            env, files=files)
                     _wait_member(agent, host, engine, container)
                     if facts.registry and facts.registry_ca:
                         trust_ca(engine, images.consul, facts.registry, facts.registry_ca)
                     cpus, memory = engine.capacity()
-                    register_host(host, cpus, memory)
+                    register_host(host, cpus, memory, token)
                     agent.wait_passing(HOST_SERVICE, JOIN_TIMEOUT, node=host.name)
-                    run_scheduler(engine, Layout(cluster.name, (host,)), host,
-                                  images.scheduler)
-                    run_proxy(engine, Layout(cluster.name, (host,)), host, images.proxy)
+                    run_scheduler(engine, layout, host, images.scheduler)
+                    run_proxy(engine, layout, host, images.proxy)
                     agent.wait_passing(PROXY_SERVICE, JOIN_TIMEOUT, node=host.name)
                 except BaseException:
                     say(f"{host.name}: join failed; removing its agent")
@@ -233,7 +241,7 @@ def leave(cluster: Cluster, name: str, say: Say = print) -> None:
                 # If its agent is down, the catalog entry goes when it is forced out.
                 for service in (HOST_SERVICE, PROXY_SERVICE):
                     with suppress(ConsulError):
-                        agent_at(host).deregister_service(service)
+                        agent_at(host, token=cluster.token).deregister_service(service)
                 _clean_host(engine, host, cluster.name, facts.registry, None)
                 cleaned = True
                 say(f"{name}: its Consul agent left and the cluster's containers are gone")

@@ -31,14 +31,15 @@ from .layout import (
     Layout,
     host_port,
     network_name,
+    token_files,
 )
 
 HELPER_TIMEOUT = 60
 
 
-def agent_at(host: Host, timeout: float = 5.0) -> Agent:
+def agent_at(host: Host, timeout: float = 5.0, token: str | None = None) -> Agent:
     """The Consul agent that runs on a host (its HTTP API on the host's address)."""
-    return Agent(host_port(host.address, CONSUL_HTTP_PORT), timeout=timeout)
+    return Agent(host_port(host.address, CONSUL_HTTP_PORT), token, timeout=timeout)
 
 
 def run_service(engine: Engine, layout: Layout, host: Host, service: str, image: str,
@@ -62,9 +63,10 @@ def run_scheduler(engine: Engine, layout: Layout, host: Host, image: str) -> Con
         # mounting it lets the scheduler reach every one of them, joined later or not.
         shared = netns.RUN_DIR if socket.is_relative_to(netns.RUN_DIR) else socket
         binds = {str(shared): str(shared)}
+    env, files = token_files(layout.token)
     return run_service(engine, layout, host, "scheduler", image,
                        {"WAKE_CONSUL": layout.consul_http(host), "WAKE_CLUSTER": layout.name,
-                        "WAKE_HOST": host.name}, binds=binds)
+                        "WAKE_HOST": host.name, **env}, files=files, binds=binds)
 
 
 def cluster_network(engine: Engine, cluster: str) -> str:
@@ -76,15 +78,16 @@ def run_proxy(engine: Engine, layout: Layout, host: Host, image: str) -> str:
     """The dependency proxy on a host (docs/proxy.md), on the gateway of the cluster's
     network, registered with a TCP check on the host's agent; returns where it listens."""
     gateway = cluster_network(engine, layout.name)
+    env, files = token_files(layout.token)
     run_service(engine, layout, host, "proxy", image,
                 {"WAKE_CONSUL": layout.consul_http(host),
                  "WAKE_CONSUL_DNS": host_port(host.address, CONSUL_DNS_PORT),
                  "WAKE_HOST": host.name, "WAKE_PROXY_BIND": gateway,
-                 "WAKE_PROXY_PORT": str(PROXY_PORT)})
+                 "WAKE_PROXY_PORT": str(PROXY_PORT), **env}, files=files)
     listen = host_port(gateway, PROXY_PORT)
-    agent_at(host).register_service(PROXY_SERVICE, address=gateway, port=PROXY_PORT,
-                                    meta={"host": host.name},
-                                    check={"TCP": listen, "Interval": "5s", "Timeout": "3s"})
+    agent_at(host, token=layout.token).register_service(
+        PROXY_SERVICE, address=gateway, port=PROXY_PORT, meta={"host": host.name},
+        check={"TCP": listen, "Interval": "5s", "Timeout": "3s"})
     return listen
 
 
@@ -106,9 +109,9 @@ def forget_ca(engine: Engine, image: str, registry: str) -> None:
     _helper(engine, image, 'rm -rf "/certs.d/$REG"', {"REG": registry})
 
 
-def register_host(host: Host, cpus: int, memory: int) -> None:
+def register_host(host: Host, cpus: int, memory: int, token: str | None = None) -> None:
     """`wake-host` on the host's own agent: its health is the agent's (serf) health."""
-    agent_at(host).register_service(
+    agent_at(host, token=token).register_service(
         HOST_SERVICE, address=host.address,
         meta={"docker": host.docker, "driver": host.driver, "cpus": str(cpus),
               "memory": str(memory)})
@@ -116,7 +119,7 @@ def register_host(host: Host, cpus: int, memory: int) -> None:
 
 def register_services(layout: Layout) -> None:
     """rsyslog and the registry, with TCP and HTTPS checks, on the first host's agent."""
-    agent = agent_at(layout.first)
+    agent = agent_at(layout.first, token=layout.token)
     agent.register_service(RSYSLOG_SERVICE, address=layout.first.address, port=SYSLOG_PORT,
                            check={"TCP": layout.syslog, "Interval": "5s", "Timeout": "3s"})
     agent.register_service(REGISTRY_SERVICE, address=layout.first.address,

@@ -6,6 +6,7 @@ Consul agent; the settings come from the environment the cluster gives it:
     WAKE_CONSUL   the host's agent, address:port
     WAKE_CLUSTER  the cluster's name (labels of run containers)
     WAKE_HOST     the host's name (who claimed a run)
+    WAKE_CONSUL_TOKEN_FILE  a file holding the cluster's ACL token (a cluster with ACLs)
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import signal
 import sys
 import threading
 
-from ..consul import Agent
+from ..consul import Agent, token_from_env
+from ..errors import WakeError
 from .scheduler import Scheduler
 
 
@@ -31,7 +33,12 @@ def main() -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    agent = Agent(os.environ["WAKE_CONSUL"], token=os.environ.get("WAKE_CONSUL_TOKEN") or None)
+    try:
+        token = token_from_env(os.environ)
+    except WakeError as exc:
+        print(f"wake-scheduler: {exc}", file=sys.stderr)
+        return 2
+    agent = Agent(os.environ["WAKE_CONSUL"], token)
     Scheduler(agent, os.environ["WAKE_CLUSTER"], os.environ["WAKE_HOST"], say).serve(stop)
     return 0
 

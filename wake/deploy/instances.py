@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..cluster.hosts import Host
 from ..cluster.layout import (
@@ -47,13 +47,14 @@ class HostInfo:
     cpus: float
     memory: int  # MB
     passing: bool
+    token: str | None = field(default=None, repr=False)  # the cluster's ACL token
 
     def host(self, known: dict[str, Host]) -> Host:
         """The host with what this machine knows of it (TLS folder) where it knows it."""
         return known.get(self.name) or Host(self.name, self.docker, self.address, self.driver)
 
     def agent(self, timeout: float = 5.0) -> Agent:
-        return Agent(host_port(self.address, CONSUL_HTTP_PORT), timeout=timeout)
+        return Agent(host_port(self.address, CONSUL_HTTP_PORT), self.token, timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def hosts(agent: Agent) -> list[HostInfo]:
             str(node["Node"]), str(service.get("Address") or node.get("Address", "")),
             str(meta.get("docker", "")), str(meta.get("driver", "existing")),
             float(meta.get("cpus", 0) or 0), int(int(meta.get("memory", 0) or 0) / 2**20),
-            _worst(entry["Checks"]) == "passing"))
+            _worst(entry["Checks"]) == "passing", agent.token))
     return sorted(found, key=lambda h: h.name)
 
 

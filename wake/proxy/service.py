@@ -8,7 +8,8 @@ each load it reports the index it loaded in `wake/proxy/loaded/HOST`.
 
 Settings (environment, from wake/cluster/provision.py): WAKE_CONSUL (the host's agent,
 host:port), WAKE_CONSUL_DNS (its DNS, host:port), WAKE_HOST, WAKE_PROXY_BIND (the
-cluster network's gateway), WAKE_PROXY_PORT.
+cluster network's gateway), WAKE_PROXY_PORT, and in a cluster with ACLs
+WAKE_CONSUL_TOKEN_FILE (a file holding the token).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ..consul import Agent, ConsulUnreachable
+from ..consul import Agent, ConsulUnreachable, token_from_env
 from ..errors import WakeError
 from . import haproxy, routes
 
@@ -111,7 +112,11 @@ def main() -> None:
         sys.exit(f"wake-proxy: {exc.args[0]} is not set (wake cluster create sets it)")
     port = int(env.get("WAKE_PROXY_PORT", "8000"))
     dns = env.get("WAKE_CONSUL_DNS") or f"{consul.rsplit(':', 1)[0]}:8600"
-    proxy = Proxy(Agent(consul, timeout=WATCH + 15), host, bind, port, dns)
+    try:
+        token = token_from_env(env)
+    except WakeError as exc:
+        sys.exit(f"wake-proxy: {exc}")
+    proxy = Proxy(Agent(consul, token, timeout=WATCH + 15), host, bind, port, dns)
     signal.signal(signal.SIGTERM, proxy.stop)
     signal.signal(signal.SIGINT, proxy.stop)
     proxy.run()
