@@ -43,6 +43,13 @@ class ConsulUnreachable(ConsulError):
     """Consul did not answer, or has no leader yet: a wait may retry this."""
 
 
+class ConsulTimedOut(ConsulUnreachable):
+    """Consul took the connection but did not answer in time. An agent that has just
+    restarted does this while it looks for the raft leader (with ACLs it resolves tokens
+    through it, and Consul holds such a call up to 7 s), unlike a stopped one, which
+    refuses at once."""
+
+
 def parse_address(text: str, what: str = "Consul address",
                   default_port: int | None = DEFAULT_PORT) -> tuple[str, int]:
     """'10.0.0.2' -> ('10.0.0.2', 8500); '[::1]:8501' -> ('::1', 8501). UsageError else;
@@ -118,8 +125,8 @@ class Agent:
         try:
             yield
         except requests.exceptions.Timeout:
-            raise ConsulUnreachable(f"Consul at {self.address}: {what}: no answer within "
-                                    f"{self.timeout:g} s") from None
+            raise ConsulTimedOut(f"Consul at {self.address}: {what}: no answer within "
+                                 f"{self.timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else \
                 type(exc).__name__

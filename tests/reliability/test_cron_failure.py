@@ -14,8 +14,10 @@ image."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ import pytest
 
 from tests.integration.conftest import wait_for
 from tests.integration.sites import Site, ok
+from wake.cluster.layout import TOKEN_PATH
 from wake.consul import Agent
 from wake.cron import times
 from wake.cron.runner import LABEL_JOB, LABEL_SLOT
@@ -113,12 +116,21 @@ def skew_scheduler(site: Site, host: str, skew: int | None) -> float:
         env += [f"LD_PRELOAD={FAKETIME / 'libfaketime.so.1'}", f"FAKETIME=+{skew}",
                 "DONT_FAKE_MONOTONIC=1"]
         binds.append(f"{FAKETIME}:{FAKETIME}:ro")
-    new = site.sdk(host).containers.run(
+    new = site.sdk(host).containers.create(
         config["Image"], config["Cmd"], entrypoint=config["Entrypoint"], environment=env,
         labels=config["Labels"], name=old.name, hostname=config["Hostname"],
         network_mode=host_config["NetworkMode"], volumes=binds, user=config["User"],
-        working_dir=config["WorkingDir"] or None, detach=True,
+        working_dir=config["WorkingDir"] or None,
         restart_policy=host_config["RestartPolicy"])
+    # The cluster's ACL token: a file wake puts in the container, not in its config.
+    token = f"{site.token()}\n".encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo(TOKEN_PATH)
+        info.size, info.mode = len(token), 0o600
+        tar.addfile(info, io.BytesIO(token))
+    new.put_archive("/", archive.getvalue())
+    new.start()
     code, out = new.exec_run(["python3", "-c", "import time; print(time.time())"])
     assert code == 0, out
     return float(out.decode()) - time.time()

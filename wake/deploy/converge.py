@@ -79,7 +79,7 @@ def repair(target: Target, app: str, say: Say) -> Leftovers:
     found = find(target, app)
     for i in found.stale:
         with suppress(WakeError):
-            target.hosts[i.host].agent().deregister_service(i.service_id)
+            target.hosts[i.host].deregister(i.service_id)
         with suppress(WakeError):
             target.engine(i.host).remove(i.container)
     for i in found.lost:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..cluster.hosts import Host
@@ -20,7 +21,7 @@ from ..cluster.layout import (
     host_port,
     network_name,
 )
-from ..consul import Agent, ConsulUnreachable
+from ..consul import Agent, ConsulTimedOut, ConsulUnreachable
 from ..engine import Container, Engine
 from ..errors import WakeError
 from ..proxy.haproxy import HTTP_TAG
@@ -32,6 +33,9 @@ APP_TAG = "wake-app"  # the tag that marks a Consul service as a wake app
 CHECK_INTERVAL = "2s"
 DEREGISTER_AFTER = "2m"  # Consul drops an instance critical this long (a dead host's)
 MIN_RUNNING = 2.0  # seconds a process without an HTTP check must keep running
+# How long a host's agent that holds calls unanswered (just restarted, finding the
+# leader) is given before a deploy gives up on the host.
+AGENT_WAIT = 30.0
 LABEL_APP, LABEL_PROCESS = "wake.app", "wake.process"
 LABEL_RELEASE, LABEL_INSTANCE = "wake.release", "wake.instance"
 
@@ -55,6 +59,21 @@ class HostInfo:
 
     def agent(self, timeout: float = 5.0) -> Agent:
         return Agent(host_port(self.address, CONSUL_HTTP_PORT), self.token, timeout=timeout)
+
+    def on_agent(self, what: str, call: Callable[[Agent], object]) -> None:
+        """`call` on the host's own agent, tried again while the agent holds calls
+        unanswered (it has just restarted: ConsulTimedOut) for up to AGENT_WAIT; a
+        refusal or an error ends it at once."""
+        def attempt() -> bool:
+            call(self.agent())
+            return True
+        wait_until(attempt, AGENT_WAIT, f"host {self.name}: {what}",
+                   retry_on=(ConsulTimedOut,))
+
+    def deregister(self, service_id: str) -> None:
+        """An instance out of Consul, through its host's agent (on_agent)."""
+        self.on_agent(f"deregister {service_id}",
+                      lambda agent: agent.deregister_service(service_id))
 
 
 @dataclass(frozen=True)
@@ -165,7 +184,7 @@ def register(host: HostInfo, app: str, release_id: str, process: ProcessRelease,
     made = Instance(app, process.name, instance, host.name, release_id, process.cpu,
                     process.memory, host.address, port, "critical", container.name,
                     process.spec)
-    host.agent().register_service(
+    host.on_agent(f"register {made.service_id}", lambda agent: agent.register_service(
         app, host.address, port, service_id=made.service_id,
         # HTTP_TAG: found by the proxies (the SRV records of _APP._http.service.consul).
         tags=[APP_TAG, f"process:{process.name}", f"release:{release_id[:12]}",
@@ -173,7 +192,7 @@ def register(host: HostInfo, app: str, release_id: str, process: ProcessRelease,
         meta={"process": process.name, "release": release_id, "instance": instance,
               "container": container.name, "cpu": f"{process.cpu:g}",
               "memory": str(process.memory), "spec": process.spec},
-        check=check)
+        check=check))
     return made
 
 

@@ -103,7 +103,7 @@ def _stop(step: StopStep, target: Target, running: dict[str, Instance], done: Ap
     host = target.hosts.get(old.host)
     if host is not None:
         with suppress(WakeError):  # its agent may be down with its host
-            host.agent().deregister_service(old.service_id)
+            host.deregister(old.service_id)
     time.sleep(DRAIN)
     try:
         timeout = _process_of(old, old_release, release).stop_timeout
@@ -143,7 +143,7 @@ def undo(done: Applied, target: Target, old: Release | None, release: Release,
                 f"{stopped.host}: {exc}")
     for made in done.started:
         with suppress(WakeError):
-            target.hosts[made.host].agent().deregister_service(made.service_id)
+            target.hosts[made.host].deregister(made.service_id)
     if done.started:
         time.sleep(DRAIN)  # out of Consul first, as any instance that stops
     for made in reversed(done.started):
