@@ -131,6 +131,23 @@ def test_app_file_change_rebuilds_app_compile_and_process_images(env: Env) -> No
     assert "up to date" in explain("bestsiteever", "app-compile", {})
 
 
+def test_a_source_edit_reuses_the_release_layer_of_dependencies(
+        env: Env, client: docker.DockerClient) -> None:
+    """A release image holds the dependency folders (Python's .venv) in a layer of its
+    own, which Docker reuses while they are unchanged: a source edit writes only a new
+    app layer on the same dependency layer."""
+    node, parent = "build:python-hello:release-web", "build:python-hello:app-release"
+    before = client.images.get(tag_of(env.workspace, node)).attrs["RootFS"]["Layers"]
+    workspace = env.copy("source-edit-layers")
+    with open(workspace.parent / "python-hello" / "app.py", "a") as handle:
+        handle.write("\n# an edit\n")
+    assert changed(build(workspace)) == {"build:python-hello:app-compile", node}
+    after = client.images.get(tag_of(workspace, node)).attrs["RootFS"]["Layers"]
+    below = len(client.images.get(tag_of(workspace, parent)).attrs["RootFS"]["Layers"])
+    assert after[:below + 1] == before[:below + 1]  # app-release's, then the .venv's
+    assert after[below + 1] != before[below + 1]  # the app's own files
+
+
 def test_dependency_file_change_rebuilds_app_deps_and_what_is_built_on_it(env: Env) -> None:
     """A source edit reuses app-deps (above); an edit of a dependency file rebuilds it."""
     workspace = env.copy("deps-edit")

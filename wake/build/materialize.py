@@ -268,10 +268,12 @@ class Materializer:
         inputs["manifest:user"] = s.app.manifest.user
         context = {**base, "unit": unit, "kind": s.unit_kind}
         run = s.platform.render("run.sh.j2", context).encode()
+        archives = ["app.tar", *(["deps.tar"] if s.platform.dependency_dirs else [])]
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
                             files={"run": (run, 0o755)},
-                            late_files=lambda: {"app.tar.gz": (self.client.read_file(
-                                compiled.tag, "/opt/wake/app.tar.gz"), 0o644)})
+                            late_files=lambda: {name: (self.client.read_file(
+                                compiled.tag, f"/opt/wake/{name}"), 0o644)
+                                for name in archives})
 
     def _platform(self, s: StageDef) -> Materialized:
         base_image = self.base_image(s.platform)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ COMMON = "_common"
 STAGES = ("platform-compile", "platform-release", "app-deps", "app-compile", "app-release",
           "release")
 PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version", "versions",
-                 "version_files", "dependency_files")
+                 "version_files", "dependency_files", "dependency_dirs")
 # The mtime of every file in a build context, and SOURCE_DATE_EPOCH in compile stages:
 # fixed, so contexts do not depend on the checkout, and not 1970, which tools refuse
 # (zip files, hence wheels, cannot hold dates before 1980). 2000-01-01T00:00:00Z.
@@ -77,6 +78,10 @@ class Platform:
     # Files at the app's root (globs) that decide its dependencies: the app-deps stage
     # copies only these and runs deps.sh, so a source edit does not reinstall them.
     dependency_files: tuple[str, ...] = ()
+    # Where deps.sh installs them (relative to /opt/app): release images get these in a
+    # layer of their own, which Docker reuses while they are unchanged, so a source edit
+    # writes only the source (docs/platforms.md, "Dependencies").
+    dependency_dirs: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -155,6 +160,7 @@ class Platform:
             "source_date_epoch": SOURCE_DATE_EPOCH,
             "has_lib": (self.directory / "lib").is_dir(),
             "has_deps": (self.directory / "deps.sh").is_file(),
+            "dependency_dirs": self.dependency_dirs,
         }
 
 
@@ -256,7 +262,13 @@ def _load_one(directory: Path) -> Platform:
         versions=_versions(data.get("versions"), problems),
         version_files=strings(data.get("version_files", []), "version_files"),
         dependency_files=strings(data.get("dependency_files", []), "dependency_files"),
+        dependency_dirs=strings(data.get("dependency_dirs", []), "dependency_dirs"),
     )
+    for name in platform.dependency_dirs:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", name) or \
+                ".." in name.split("/") or name == ".":
+            problems.append(f"dependency_dirs: {name!r} is not a folder inside the app "
+                            "(e.g. .venv or node_modules)")
     for name in platform.version_files:
         if name not in versions_mod.READERS:
             problems.append(f"version_files: wake cannot read a version from {name!r}; "
