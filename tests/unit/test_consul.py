@@ -100,3 +100,38 @@ def test_first_answering_skips_servers_without_answer_or_leader(
                                           r"within 0.1 s \(last: 10.0.0.1:8500 \(no answer\), "
                                           r"10.0.0.2:8500 \(no leader\)"):
         consul.first_answering(["10.0.0.1", "10.0.0.2", "10.0.0.3"], None, 0.1, "c1")
+
+
+def test_a_hosts_agent_that_holds_calls_is_given_time_and_a_refusal_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host's agent just restarted holds calls while it finds the leader (ConsulTimedOut):
+    a deploy tries again; one that refuses (stopped with its host) fails at once."""
+    from wake.deploy import instances
+    from wake.deploy.instances import HostInfo
+
+    host = HostInfo("h2", "10.213.0.3", "tcp://10.213.0.3:2375", "netns", 2, 1024, True)
+    calls: list[str] = []
+
+    def holds_twice(agent: Agent) -> None:
+        calls.append(agent.address)
+        if len(calls) < 3:
+            raise consul.ConsulTimedOut("Consul at 10.213.0.3:8500: no answer within 5 s")
+
+    host.on_agent("register web-1", holds_twice)
+    assert calls == ["10.213.0.3:8500"] * 3
+
+    def refuses(agent: Agent) -> None:
+        calls.append("refused")
+        raise ConsulUnreachable("Consul at 10.213.0.3:8500: no answer (connection refused)")
+
+    calls.clear()
+    with pytest.raises(ConsulUnreachable, match="connection refused"):
+        host.on_agent("register web-1", refuses)
+    assert calls == ["refused"]
+
+    def holds(agent: Agent) -> None:
+        raise consul.ConsulTimedOut("Consul at 10.213.0.3:8500: no answer within 5 s")
+
+    monkeypatch.setattr(instances, "AGENT_WAIT", 0.5)
+    with pytest.raises(WakeError, match="host h2: register web-1: not within 0.5 s"):
+        host.on_agent("register web-1", holds)
