@@ -51,9 +51,11 @@ def incremental_rows(results: list[incremental.Result]) -> list[cases.Row]:
         rows.append(cases.Row(
             f"one file edited, {r.app}, fresh engine + registry", f"doit build:{r.app}",
             r.fresh_wake, "`docker pull` of the previous image and of its build stage + "
-            "`docker build --cache-from` both", r.fresh_docker,
+            "`docker build --cache-from` both + `docker push` of both", r.fresh_docker,
             f"{r.app} on a fresh engine: wake pulled {', '.join(pulled) or 'nothing'} of the "
-            f"app (dependencies included, not reinstalled) and built {', '.join(built)}"))
+            f"app (dependencies included, not reinstalled) and built and pushed "
+            f"{', '.join(built)}; the Dockerfile pushed its new image and build stage, the "
+            "next run's cache"))
     return rows
 
 

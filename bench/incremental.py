@@ -12,7 +12,8 @@ with the registry wake pushed to on the first engine (`WAKE_REGISTRY`); wake pul
 is unchanged - the dependencies - and builds the rest (pushing what it built, as a CI
 build with the registry cache does). The Dockerfile gets what Docker offers there:
 `--cache-from` the previous image pulled from the same registry (the classic builder can
-reuse only the final stage's layers that way).
+reuse only the final stage's layers that way), and then pushes what it built, as wake
+does: the new image (what a deploy pulls) and its build stage (the next run's cache).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 NODE = """\
 # A hand-written multi-stage Dockerfile, lock file first (dependencies are reused by the
-# layer cache when only source changes).
+# layer cache when only source changes). Written for this app: it has no build script,
+# so production dependencies alone and no build step.
 FROM {base} AS build
 ENV DEBIAN_FRONTEND=noninteractive NODE_EXTRA_CA_CERTS=/ca.pem npm_config_cafile=/ca.pem
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm ca-certificates \\
@@ -45,9 +47,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm ca-c
 COPY ca.pem /ca.pem
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --include=dev
+RUN npm ci --omit=dev
 COPY . .
-RUN npm run build --if-present && npm prune --omit=dev
 
 FROM {base}
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs ca-certificates \\
@@ -263,6 +264,11 @@ def _one(app: str, source: str, reg: str, runs: int, base: str) -> Result:
             for remote in remotes:
                 run(["docker", "-H", url, "pull", "-q", remote])
             _docker(context, tag, env={"DOCKER_HOST": url}, cache_from=remotes)
+            _docker(context, f"{tag}-build", env={"DOCKER_HOST": url},
+                    cache_from=remotes, target="build")
+            for local, remote in zip((tag, f"{tag}-build"), remotes, strict=True):
+                run(["docker", "-H", url, "tag", local, f"{remote}-next"])
+                run(["docker", "-H", url, "push", "-q", f"{remote}-next"])
             fresh_docker.append(time.perf_counter() - started)
     run(["docker", "rmi", tag], check=False)
     return Result(app, warm_wake, warm_docker, statistics.median(fresh_wake),

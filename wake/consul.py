@@ -43,6 +43,10 @@ class ConsulUnreachable(ConsulError):
     """Consul did not answer, or has no leader yet: a wait may retry this."""
 
 
+class ConsulDenied(ConsulError):
+    """Consul's ACLs refused the call's token (HTTP 403)."""
+
+
 class ConsulTimedOut(ConsulUnreachable):
     """Consul took the connection but did not answer in time. An agent that has just
     restarted does this while it looks for the raft leader (with ACLs it resolves tokens
@@ -138,7 +142,7 @@ class Agent:
                     "--token TOKEN`)" if not self.token else
                     "the cluster's token (clusters.json) is not allowed this: a wrong or "
                     "revoked token?")
-            raise ConsulError(f"Consul at {self.address}: {what}: permission denied "
+            raise ConsulDenied(f"Consul at {self.address}: {what}: permission denied "
                               f"({_short(exc)}); {hint}") from None
         except sdk.ConsulException as exc:
             text = _short(exc)
@@ -163,12 +167,13 @@ class Agent:
             data: dict[str, Any] = self._client.agent.self()
             return data
 
-    def datacenter(self) -> str:
-        return str(self.info()["Config"]["Datacenter"])
+    def datacenter(self, info: dict[str, Any] | None = None) -> str:
+        """The agent's datacenter (from `info`, an answer of info() already read)."""
+        return str((info or self.info())["Config"]["Datacenter"])
 
-    def acls_enabled(self) -> bool:
-        """Whether the agent enforces ACLs (its own configuration)."""
-        debug = self.info().get("DebugConfig") or {}
+    def acls_enabled(self, info: dict[str, Any] | None = None) -> bool:
+        """Whether the agent enforces ACLs (its own configuration; `info` as above)."""
+        debug = (info or self.info()).get("DebugConfig") or {}
         return bool(debug.get("ACLsEnabled"))
 
     def allow_anonymous_dns(self) -> None:

@@ -291,7 +291,7 @@ class Engine:
                     image, ["true"], labels=temporary,
                     volumes={volume.name: {"bind": mount, "mode": "rw"}})
                 try:
-                    filler.put_archive(mount, _tar(files, mode=0o444))
+                    filler.put_archive(mount, tar_files(files, mode=0o444))
                 finally:
                     filler.remove(force=True)
                 config = self._client.api.inspect_image(image).get("Config") or {}
@@ -479,7 +479,7 @@ class Engine:
             container = self._client.containers.create(image, command=command, name=name,
                                                        **options)
             if files:
-                container.put_archive("/", _tar(files))
+                container.put_archive("/", tar_files(files))
             container.start()
             container.reload()
             return _container(container)
@@ -592,7 +592,7 @@ class Engine:
             return int(code), bytes(output).decode("utf-8", "replace")
 
 
-def _tar(files: dict[str, bytes], mode: int = 0o600) -> bytes:
+def tar_files(files: dict[str, bytes], mode: int = 0o600) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in files.items():

@@ -4,6 +4,10 @@
 # then development dependencies are pruned.
 set -eu
 cd /opt/app
+# npm installed production dependencies alone: no build script, nothing to prune.
+if [ -e /opt/wake/node-production ]; then
+    exit 0
+fi
 if [ -f yarn.lock ]; then manager=yarn
 elif [ -f pnpm-lock.yaml ]; then manager=pnpm
 else manager=npm

@@ -134,18 +134,27 @@ def test_app_file_change_rebuilds_app_compile_and_process_images(env: Env) -> No
 def test_a_source_edit_reuses_the_release_layer_of_dependencies(
         env: Env, client: docker.DockerClient) -> None:
     """A release image holds the dependency folders (Python's .venv) in a layer of its
-    own, which Docker reuses while they are unchanged: a source edit writes only a new
-    app layer on the same dependency layer."""
+    own, which Docker reuses while they are unchanged, and the process's start script
+    and settings come before both: a source edit makes one step and one layer new, the
+    app's own files, on the same image below."""
     node, parent = "build:python-hello:release-web", "build:python-hello:app-release"
-    before = client.images.get(tag_of(env.workspace, node)).attrs["RootFS"]["Layers"]
+    old = client.images.get(tag_of(env.workspace, node))
     workspace = env.copy("source-edit-layers")
     with open(workspace.parent / "python-hello" / "app.py", "a") as handle:
         handle.write("\n# an edit\n")
     assert changed(build(workspace)) == {"build:python-hello:app-compile", node}
-    after = client.images.get(tag_of(workspace, node)).attrs["RootFS"]["Layers"]
+    new = client.images.get(tag_of(workspace, node))
+    before, after = old.attrs["RootFS"]["Layers"], new.attrs["RootFS"]["Layers"]
     below = len(client.images.get(tag_of(workspace, parent)).attrs["RootFS"]["Layers"])
-    assert after[:below + 1] == before[:below + 1]  # app-release's, then the .venv's
-    assert after[below + 1] != before[below + 1]  # the app's own files
+    assert len(after) == len(before) > below + 1
+    assert after[:-1] == before[:-1]  # app-release's, the start script's, the .venv's
+    assert after[-1] != before[-1]  # the app's own files
+    # Newest first: wake's labels, app.tar, deps.tar, the settings, the start script, ...
+    steps, old_steps = new.history(), old.history()
+    assert "ADD file:" in steps[1]["CreatedBy"] and "ADD file:" in steps[2]["CreatedBy"]
+    # Every step below app.tar came from Docker's cache: the same intermediate images.
+    assert [step["Id"] for step in steps[2:]] == [step["Id"] for step in old_steps[2:]]
+    assert steps[1]["Id"] != old_steps[1]["Id"]
 
 
 def test_dependency_file_change_rebuilds_app_deps_and_what_is_built_on_it(env: Env) -> None:

@@ -14,10 +14,8 @@ image."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +26,11 @@ import pytest
 
 from tests.integration.conftest import wait_for
 from tests.integration.sites import Site, ok
-from wake.cluster.layout import TOKEN_PATH
+from wake.cluster.layout import token_files
 from wake.consul import Agent
 from wake.cron import times
 from wake.cron.runner import LABEL_JOB, LABEL_SLOT
+from wake.engine import tar_files
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
@@ -122,14 +121,10 @@ def skew_scheduler(site: Site, host: str, skew: int | None) -> float:
         network_mode=host_config["NetworkMode"], volumes=binds, user=config["User"],
         working_dir=config["WorkingDir"] or None,
         restart_policy=host_config["RestartPolicy"])
-    # The cluster's ACL token: a file wake puts in the container, not in its config.
-    token = f"{site.token()}\n".encode()
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        info = tarfile.TarInfo(TOKEN_PATH)
-        info.size, info.mode = len(token), 0o600
-        tar.addfile(info, io.BytesIO(token))
-    new.put_archive("/", archive.getvalue())
+    # The cluster's ACL token: the file wake puts in the container, not in its config.
+    _, files = token_files(site.token())
+    assert files is not None
+    new.put_archive("/", tar_files(files))
     new.start()
     code, out = new.exec_run(["python3", "-c", "import time; print(time.time())"])
     assert code == 0, out

@@ -353,7 +353,7 @@ def test_registry_port_only_matters_on_the_first_host(
 
 def test_tar_round_trip() -> None:
     files = {"etc/wake-registry/tls.crt": b"CERT\n", "etc/wake-registry/tls.key": b"\x00key"}
-    with tarfile.open(fileobj=io.BytesIO(engine._tar(files))) as tar:
+    with tarfile.open(fileobj=io.BytesIO(engine.tar_files(files))) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == list(files)
         for member in members:
@@ -443,3 +443,42 @@ def test_a_host_consul_forgot_is_down(fake_consul: list[str | None]) -> None:
         ("h1", "passing"), ("h3", "critical"), ("h9", "missing")]
     assert "h9" in got.down
     assert "not registered in Consul" in status.render(got)
+
+
+def test_the_anonymous_dns_policy_waits_out_an_acl_system_not_ready_only() -> None:
+    """Right after the election the management token may be unknown (403) or the leader
+    not settled (500): retried. Any other refusal is final, at once."""
+    from wake.cluster import lifecycle
+
+    calls: list[str] = []
+
+    def flaky() -> None:
+        calls.append("call")
+        if len(calls) == 1:
+            raise consul_api.ConsulDenied("Consul at x: permission denied (ACL not found)")
+        if len(calls) == 2:
+            raise consul_api.ConsulUnreachable("Consul at x: 500 No cluster leader")
+
+    lifecycle._anonymous_dns(SimpleNamespace(allow_anonymous_dns=flaky))  # type: ignore[arg-type]
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append("broken")
+        raise consul_api.ConsulError("Consul at x: 400 invalid policy")
+
+    with pytest.raises(consul_api.ConsulError, match="400 invalid policy"):
+        lifecycle._anonymous_dns(SimpleNamespace(allow_anonymous_dns=broken))  # type: ignore[arg-type]
+    assert calls.count("broken") == 1
+
+
+def test_an_agent_is_checked_for_acls_once_per_process() -> None:
+    asked: list[str] = []
+    agent = SimpleNamespace(address="10.213.9.9:8500", info=lambda: asked.append("self"))
+    assert clusters._without_acls(agent) is agent  # type: ignore[arg-type]
+    assert clusters._without_acls(agent) is agent  # type: ignore[arg-type]
+    assert asked == ["self"]
+    refused = SimpleNamespace(address="10.213.9.10:8500", info=lambda: (_ for _ in ()).throw(
+        consul_api.ConsulDenied("Consul at 10.213.9.10:8500: permission denied")))
+    for _ in range(2):  # a refusal is not remembered: each command says it
+        with pytest.raises(consul_api.ConsulDenied):
+            clusters._without_acls(refused)  # type: ignore[arg-type]

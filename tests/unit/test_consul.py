@@ -12,7 +12,7 @@ import consul as sdk
 import pytest
 
 from wake import consul
-from wake.consul import Agent, ConsulError, ConsulUnreachable
+from wake.consul import Agent, ConsulDenied, ConsulError, ConsulUnreachable
 from wake.errors import UsageError, WakeError
 
 from .fakes import agent_over
@@ -62,14 +62,14 @@ def _raising(exc: Exception) -> Any:
 
 @pytest.mark.parametrize(("exc", "kind", "text"), [
     (sdk.ConsulException("500 No cluster leader"), ConsulUnreachable, "500 No cluster leader"),
-    (sdk.ACLPermissionDenied("ACL not found"), ConsulError, "permission denied"),
+    (sdk.ACLPermissionDenied("ACL not found"), ConsulDenied, "permission denied"),
     (sdk.ConsulException("400 bad\n  request"), ConsulError, "400 bad request")])
 def test_consul_failures_become_wake_errors(exc: Exception, kind: type, text: str) -> None:
     agent = agent_over(_raising(exc))
     with pytest.raises(kind, match=text) as caught:
         agent.kv_put("wake/x", "1", cas=0)
     assert "Consul at 10.213.0.2:8500: write wake/x" in str(caught.value)
-    if kind is ConsulError:
+    if kind is not ConsulUnreachable:
         assert not isinstance(caught.value, ConsulUnreachable)
 
 

@@ -130,7 +130,7 @@ class Builder:
 
     def _use_batch(self) -> bool:
         if self._batch is None:
-            self._batch = self.materializer.graph.number_of_nodes() > SMALL_GRAPH
+            self._batch = len(self.materializer.graph) > SMALL_GRAPH
         return self._batch
 
     def has_tag(self, tag: str) -> bool:

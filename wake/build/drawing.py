@@ -9,8 +9,6 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-import networkx as nx
-
 from ..errors import FileError, UsageError, WakeError
 from ..statefile import replace_file
 from . import stages
@@ -47,7 +45,7 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None,
+def to_dot(graph: stages.StageGraph, steps: dict[str, Step], depth: int | None = None,
            deploys: Deploys | None = None) -> str:
     """DOT text: a cluster per platform holding its stages and a cluster per app; with
     `deploys`, each app's deploy:<app> node after its release images."""
@@ -96,14 +94,14 @@ def to_dot(graph: nx.DiGraph, steps: dict[str, Step], depth: int | None = None,
             out.append("    }")
         out.append("  }")
     kept = set(keep)
-    for source, target, data in sorted(graph.edges(data=True)):
+    for source, target, relation in sorted(graph.edges()):
         if source in kept and target in kept:
-            style = "dashed" if data.get("relation") == "copies" else "solid"
+            style = "dashed" if relation == "copies" else "solid"
             tip = "copies the compiled app" if style == "dashed" else "FROM"
             out.append(f"  {_q(source)} -> {_q(target)} [style={style}, tooltip={_q(tip)}];")
     if deploys:  # deploy order: an app after the apps it depends on
         depends = {s.app.name: s.app.manifest.dependencies for s in
-                   (stages.stage(graph, n) for n in graph.nodes) if s.app is not None}
+                   (stages.stage(graph, n) for n in graph) if s.app is not None}
         for app in sorted(deploys):
             for dep in sorted(set(depends.get(app, ())) & set(deploys)):
                 tip = _q(f"{app} depends on {dep}: deployed after it")
@@ -214,7 +212,7 @@ def write_output(path: Path, text: str) -> None:
     replace_file(path, text.encode("utf-8"), mode=0o644)
 
 
-def render(graph: nx.DiGraph, steps: dict[str, Step], fmt: str,
+def render(graph: stages.StageGraph, steps: dict[str, Step], fmt: str,
            depth: int | None = None, deploys: Deploys | None = None) -> str:
     if fmt not in FORMATS:
         raise WakeError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -14,8 +14,6 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
 
-import networkx as nx
-
 from ..engine import Engine
 from ..errors import WakeError
 from ..settings import Settings
@@ -30,6 +28,7 @@ from .stages import (
     PLATFORM_RELEASE,
     RELEASE,
     StageDef,
+    StageGraph,
     stage,
 )
 from .tree import HashCache, TreeFile, hash_tree
@@ -141,7 +140,7 @@ def _file_digest(path: Path) -> str:
 class Materializer:
     """Materializes stages on demand, each at most once per run."""
 
-    def __init__(self, graph: nx.DiGraph, settings: Settings,
+    def __init__(self, graph: StageGraph, settings: Settings,
                  client_factory: Callable[[], Engine],
                  cache: HashCache | None = None) -> None:
         self.graph = graph

@@ -10,8 +10,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from .. import engine, settings
 from ..settings import Settings
 from . import stages, workspace
@@ -43,7 +41,7 @@ class Session:
         return workspace.load(self.workspace_file, self.folder)
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> stages.StageGraph:
         return stages.build_graph(self.workspace, list(self.only) or None)
 
     @cached_property

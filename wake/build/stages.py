@@ -1,4 +1,4 @@
-"""The build graph: every stage of every app as a node of one networkx DAG.
+"""The build graph: every stage of every app as a node of one DAG.
 
 Nodes are doit task names; edges run from a stage to the stages that need it
 (FROM, or copying its output). Tasks, `wake plan` and `wake graph` all come
@@ -7,12 +7,13 @@ from this one graph.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-
-import networkx as nx
 
 from ..errors import UsageError
 from ..manifest import CronJob, Process
+from .cycles import find_cycle
 from .platforms import Platform
 from .workspace import App, Workspace
 
@@ -83,41 +84,113 @@ def app_stages(app: App) -> list[StageDef]:
     return stages
 
 
-def build_graph(workspace: Workspace, only: list[str] | None = None) -> nx.DiGraph:
+class StageGraph:
+    """Stages by task name, and edges from a stage to the stages made from it, each
+    with its relation: "from" (FROM it) or "copies" (a release unpacking app-compile's
+    archives).
+
+    A class of wake's own rather than a networkx DiGraph: every command builds this
+    graph, a no-op build included, and importing networkx costs about 75 ms there
+    (a fifth of the no-op) for what is a few dicts and a sort.
+    """
+
+    def __init__(self) -> None:
+        self._stages: dict[str, StageDef] = {}
+        self._children: dict[str, dict[str, str]] = {}  # node -> {child: relation}
+        self._parents: dict[str, dict[str, str]] = {}
+
+    def add(self, stage: StageDef) -> None:
+        self._stages[stage.id] = stage
+        self._children.setdefault(stage.id, {})
+        self._parents.setdefault(stage.id, {})
+
+    def link(self, source: str, target: str, relation: str) -> None:
+        for node in (source, target):
+            if node not in self._stages:
+                raise KeyError(f"no stage {node!r} in the graph")
+        self._children[source][target] = relation
+        self._parents[target][source] = relation
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._stages
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stages)
+
+    def __len__(self) -> int:
+        return len(self._stages)
+
+    def stage(self, node: str) -> StageDef:
+        return self._stages[node]
+
+    def successors(self, node: str) -> list[str]:
+        return list(self._children[node])
+
+    def predecessors(self, node: str) -> list[str]:
+        return list(self._parents[node])
+
+    def has_edge(self, source: str, target: str) -> bool:
+        return target in self._children.get(source, {})
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(source, target, relation) for every edge."""
+        return [(source, target, relation) for source, children in self._children.items()
+                for target, relation in children.items()]
+
+    def ancestors(self, node: str) -> set[str]:
+        """Every stage `node` is made from, directly or not."""
+        found: set[str] = set()
+        todo = list(self._parents[node])
+        while todo:
+            parent = todo.pop()
+            if parent not in found:
+                found.add(parent)
+                todo.extend(self._parents[parent])
+        return found
+
+
+def build_graph(workspace: Workspace, only: list[str] | None = None) -> StageGraph:
     """The DAG of stages for the workspace's apps (or only the named ones)."""
     apps = [workspace.app(name) for name in only] if only else list(workspace.apps)
-    graph = nx.DiGraph()
+    graph = StageGraph()
     for app in apps:
         for kind in (PLATFORM_COMPILE, PLATFORM_RELEASE):
             node = platform_task(app.platform.ident, kind)
             if node not in graph:
-                graph.add_node(node, stage=StageDef(node, kind, app.platform))
+                graph.add(StageDef(node, kind, app.platform))
         for stage in app_stages(app):
-            graph.add_node(stage.id, stage=stage)
+            graph.add(stage)
         for stage in app_stages(app):
             if stage.parent:
-                graph.add_edge(stage.parent, stage.id, relation="from")
+                graph.link(stage.parent, stage.id, "from")
             if stage.copies_from:
-                graph.add_edge(stage.copies_from, stage.id, relation="copies")
-    check_acyclic(graph)
+                graph.link(stage.copies_from, stage.id, "copies")
+    check_acyclic((source, target) for source, target, _ in graph.edges())
     return graph
 
 
-def check_acyclic(graph: nx.DiGraph) -> None:
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    path = " -> ".join([str(edge[0]) for edge in cycle] + [str(cycle[0][0])])
-    raise UsageError(f"the build graph has a cycle: {path}")
+def check_acyclic(edges: Iterable[tuple[str, str]]) -> None:
+    cycle = find_cycle(edges)
+    if cycle is not None:
+        raise UsageError(f"the build graph has a cycle: {' -> '.join(cycle)}")
 
 
-def stage(graph: nx.DiGraph, node: str) -> StageDef:
-    value = graph.nodes[node]["stage"]
-    assert isinstance(value, StageDef)
-    return value
+def stage(graph: StageGraph, node: str) -> StageDef:
+    return graph.stage(node)
 
 
-def ordered(graph: nx.DiGraph) -> list[str]:
-    """Stages in the order a build runs them (deterministic)."""
-    return list(nx.lexicographical_topological_sort(graph))
+def ordered(graph: StageGraph) -> list[str]:
+    """Stages in the order a build runs them: parents first, and among the stages
+    ready at a time the smallest name first (deterministic)."""
+    waiting = {node: len(graph.predecessors(node)) for node in graph}
+    ready = [node for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for child in graph.successors(node):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+    return order

@@ -28,6 +28,7 @@ from ..manifest import Manifest
 from ..settings import wake_home
 from . import platforms as platforms_mod
 from . import repos
+from .cycles import find_cycle
 from .keys import sha256
 from .platforms import Platform
 
@@ -207,14 +208,9 @@ def load(path: Path | str | None = None, folder: Path | None = None) -> Workspac
 
 def _check_cycles(workspace: Workspace) -> None:
     """Dependencies decide the deploy order: a cycle has none."""
-    import networkx as nx
-
-    graph = nx.DiGraph(workspace.deploy_order())
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+    path = find_cycle(workspace.deploy_order())
+    if path is None:
         return
-    path = [cycle[0][0]] + [edge[1] for edge in cycle]
     # Edges run dependency -> app; people read "a depends on b".
     said = " -> ".join(reversed(path))
     where = {a.name: a.manifest.source for a in workspace.apps}

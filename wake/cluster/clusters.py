@@ -141,11 +141,17 @@ def _spec(c: Cluster) -> dict[str, Any]:
     return spec
 
 
+# Agents this process has seen answer without a token: checked once each, not per call.
+_OPEN_AGENTS: set[str] = set()
+
+
 def _without_acls(agent: Agent) -> Agent:
     """An agent wake has no token for, once it is known not to enforce ACLs: under ACLs
     a tokenless listing comes back filtered to nothing, as if empty, so fail at once and
     say why. /v1/agent/self needs agent:read, which no anonymous token here has."""
-    agent.info()
+    if agent.address not in _OPEN_AGENTS:
+        agent.info()
+        _OPEN_AGENTS.add(agent.address)
     return agent
 
 

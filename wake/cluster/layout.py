@@ -168,6 +168,11 @@ def acl_config(datacenter: str, token: str, server: bool) -> bytes:
             f'  tokens {{\n    {tokens}\n  }}\n}}\n').encode()
 
 
+def acl_files(datacenter: str, token: str | None, server: bool) -> dict[str, bytes] | None:
+    """The files giving a Consul agent the cluster's ACL settings (None: no ACLs)."""
+    return {ACL_CONFIG: acl_config(datacenter, token, server)} if token else None
+
+
 def token_files(token: str | None) -> tuple[dict[str, str], dict[str, bytes] | None]:
     """(environment, files) giving a scheduler or proxy container the ACL token."""
     if not token:

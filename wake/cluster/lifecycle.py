@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from .. import engine as engine_mod
-from ..consul import Agent, ConsulError, wait_for_leader
+from ..consul import Agent, ConsulDenied, ConsulUnreachable, wait_for_leader
 from ..engine import Engine
 from ..errors import UsageError, WakeError
 from ..settings import wake_home
@@ -25,7 +25,6 @@ from . import clusters, hosts, services, tls
 from .clusters import Cluster
 from .hosts import Host
 from .layout import (
-    ACL_CONFIG,
     GOSSIP_KEY_FILE,
     HEALTH_TIMEOUT,
     HOST_SERVICE,
@@ -39,7 +38,7 @@ from .layout import (
     SYSLOG_PORT,
     Layout,
     Say,
-    acl_config,
+    acl_files,
     check_ports_free,
     consul_env,
     gossip_key,
@@ -99,10 +98,9 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
             for host in layout.hosts:
                 say(f"{host.name}: starting Consul "
                     f"{'server' if host in layout.servers else 'client'} on {host.address}")
-                files = None if layout.token is None else {ACL_CONFIG: acl_config(
-                    layout.name, layout.token, host in layout.servers)}
                 run_service(engines[host.name], layout, host, "consul", images.consul,
-                            consul_env(layout, host, key), files=files)
+                            consul_env(layout, host, key),
+                            files=acl_files(layout.name, layout.token, host in layout.servers))
             master = layout.consul_http(layout.first)
             agent = Agent(master, layout.token)
             say(f"waiting for a Consul leader and {len(layout.servers)} server(s)")
@@ -159,11 +157,12 @@ def create(name: str, host_names: list[str] | None = None, local: bool = False,
 
 def _anonymous_dns(agent: Agent) -> None:
     """The anonymous token's DNS policy; the servers make the management token when the
-    first leader takes office, so a moment after the election it may not be known yet."""
+    first leader takes office, so a moment after the election it may not be known yet
+    (403) or the leader not settled (500, no answer). Any other refusal is final."""
     def done() -> bool:
         try:
             agent.allow_anonymous_dns()
-        except ConsulError as exc:
+        except (ConsulDenied, ConsulUnreachable) as exc:
             raise Pending(str(exc)) from None
         return True
     wait_until(done, LEADER_TIMEOUT, "Consul's ACL system ready for the cluster's token",

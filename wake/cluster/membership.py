@@ -24,7 +24,6 @@ from . import clusters, hosts, services
 from .clusters import Cluster
 from .hosts import Host
 from .layout import (
-    ACL_CONFIG,
     CONSUL_PORTS,
     GOSSIP_KEY_FILE,
     HOST_SERVICE,
@@ -34,7 +33,7 @@ from .layout import (
     RSYSLOG_SERVICE,
     Layout,
     Say,
-    acl_config,
+    acl_files,
     agent_env,
     host_port,
     listening,
@@ -69,7 +68,8 @@ class Facts:
 
 
 def read_facts(agent: Agent) -> Facts:
-    datacenter = agent.datacenter()
+    info = agent.info()
+    datacenter = agent.datacenter(info)
     raft = agent.raft_servers()
     servers = tuple(str(s["Address"]).rsplit(":", 1)[0].strip("[]") for s in raft)
     registry = None
@@ -82,7 +82,7 @@ def read_facts(agent: Agent) -> Facts:
         nodes |= {str(e["Node"]) for e in agent.catalog_service(service)}
     members = {str(m["Name"]): m for m in agent.members()}
     return Facts(datacenter, servers, registry, ca.value if ca else None, members,
-                 frozenset(nodes), agent.acls_enabled())
+                 frozenset(nodes), agent.acls_enabled(info))
 
 
 def gossip_key(cluster: Cluster, agent: Agent) -> str | None:
@@ -182,10 +182,8 @@ def join(cluster: Cluster, names: list[str], say: Say = print) -> list[Host]:
                 try:
                     env = agent_env(facts.datacenter, host, False, list(facts.servers), key)
                     layout = Layout(cluster.name, (host,), token)
-                    files = {ACL_CONFIG: acl_config(facts.datacenter, token, False)} \
-                        if token else None
                     container = run_service(engine, layout, host, "consul", images.consul,
-                                            env, files=files)
+                                            env, files=acl_files(facts.datacenter, token, False))
                     _wait_member(agent, host, engine, container)
                     if facts.registry and facts.registry_ca:
                         trust_ca(engine, images.consul, facts.registry, facts.registry_ca)

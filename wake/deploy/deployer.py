@@ -17,8 +17,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import networkx as nx
-
 from ..build import stages
 from ..build.builder import StageState
 from ..build.session import Session
@@ -127,7 +125,7 @@ def _ensure_images(session: Session, release: Release) -> Release:
     wanted = {stages.app_task(release.app, f"release-{name}") for name in names}
     needed = set(wanted)
     for node in wanted:
-        needed |= nx.ancestors(graph, node)
+        needed |= graph.ancestors(node)
     builder = session.builder
     for node in stages.ordered(graph):
         # doit's setup built them already; `wake deploy` outside doit builds them here.
