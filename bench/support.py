@@ -11,7 +11,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,9 +64,6 @@ def tiny_workspace(folder: Path, count: int, processes: int = 3,
         if not (app / "manifest.json").is_file():
             app.mkdir(exist_ok=True)
             (app / "tiny.txt").write_text(f"tiny app {index}\n")
-            # The tiny platform's app-compile copies this instead of building one.
-            with tarfile.open(app / "app.tar.gz", "w:gz") as tar:
-                tar.add(app / "tiny.txt", arcname="tiny.txt")
             (app / "manifest.json").write_text(json.dumps({
                 "name": app_name, "platform": "tiny",
                 "processes": {f"p{n}": {"run": f"echo {app_name} p{n}", "cpu": 0.1,

@@ -149,10 +149,12 @@ def test_a_source_edit_reuses_the_release_layer_of_dependencies(
     assert len(after) == len(before) > below + 1
     assert after[:-1] == before[:-1]  # app-release's, the start script's, the .venv's
     assert after[-1] != before[-1]  # the app's own files
-    # Newest first: wake's labels, app.tar, deps.tar, the settings, the start script, ...
+    # Newest first: wake's labels, the app's files, the .venv, the settings, the start
+    # script, ...
     steps, old_steps = new.history(), old.history()
-    assert "ADD file:" in steps[1]["CreatedBy"] and "ADD file:" in steps[2]["CreatedBy"]
-    # Every step below app.tar came from Docker's cache: the same intermediate images.
+    assert "COPY dir:" in steps[1]["CreatedBy"] and steps[2]["CreatedBy"].endswith(
+        "in /opt/app/.venv ")
+    # Every step below the app's files came from Docker's cache: the same intermediate images.
     assert [step["Id"] for step in steps[2:]] == [step["Id"] for step in old_steps[2:]]
     assert steps[1]["Id"] != old_steps[1]["Id"]
 

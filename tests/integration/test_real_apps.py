@@ -182,3 +182,18 @@ def test_local_node_modules_stay_out_and_explain_pipes_cleanly(
          "| head -1"], cwd=wake_toml.parent, capture_output=True, text=True, timeout=120)
     assert pipeline.returncode == 0 and pipeline.stderr == "", pipeline.stderr
     assert pipeline.stdout.strip()
+
+
+def test_development_dependencies_serve_a_build_script_only(
+        built: tuple[Path, dict[str, str]], client: docker.DockerClient) -> None:
+    """Vite's app installs them for its build script and prunes them after; an npm app
+    with no build script never installs them, so a source edit runs no npm at all."""
+    wake_toml, tags = built
+    listing = run_output(client, tags["vite-node20"],
+                         ["sh", "-c", "ls /opt/app/node_modules; true"]).decode().split()
+    assert "express" in listing and "vite" not in listing
+    session = Session(workspace_file=wake_toml)
+    marker = ["sh", "-c", "test -e /opt/wake/node-production && echo yes || echo no"]
+    for name, production_only in (("express-lock", b"yes"), ("vite-node20", b"no")):
+        deps = session.materializer.get(stages.app_task(name, "app-deps")).tag
+        assert run_output(client, deps, marker).strip() == production_only, name

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,13 +39,17 @@ def test_dependency_folders_get_a_release_layer_of_their_own(tmp_path: Path) -> 
         made = _dockerfiles(tmp_path / name, name)
         release = made["release-web"]
         compile_ = made["app-compile"].replace("\\\n", " ")
-        if folder is None:  # nothing installed in the app's folder: one archive
-            assert "deps.tar" not in release + compile_
-            assert "ADD app.tar /opt/app/" in release
+        # Straight out of the app-compile image: nothing crosses the engine's socket.
+        (compiled,) = set(re.findall(rf"COPY --from=(wake/{name}/app-compile:[0-9a-f]+) ",
+                                     release))
+        # The settings first: after a source edit only the copies below them run.
+        settings = release.index('CMD ["/opt/run"]')
+        if folder is None:  # nothing installed in the app's folder: all of it at once
+            assert "/opt/wake/app/" not in release and "mkdir -p" not in compile_
+            assert settings < release.index(f"COPY --from={compiled} /opt/app/ /opt/app/")
             continue
         # The dependencies first, the source after: a source edit writes only the latter.
-        assert release.index("ADD deps.tar /opt/app/") < release.index("ADD app.tar /opt/app/")
-        assert f"--exclude=./{folder}" in compile_ and f"for d in {folder};" in compile_
-        # Byte for byte the same while the content is: sorted, fixed or clamped times.
-        assert compile_.count("--sort=name") == 2 and "--clamp-mtime" in compile_
-        assert "touch /opt/wake/deps.done" in made["app-deps"]
+        deps = release.index(f"COPY --from={compiled} /opt/app/{folder} /opt/app/{folder}")
+        assert settings < deps < release.index(f"COPY --from={compiled} /opt/wake/app/ /opt/app/")
+        assert f"mkdir -p {folder} /opt/wake/app" in compile_
+        assert f"--exclude=./{folder}" in compile_

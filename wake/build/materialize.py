@@ -265,14 +265,12 @@ class Materializer:
         inputs[f"manifest:{'cron_jobs' if s.unit_kind == 'cron' else 'processes'}."
                f"{unit.name}"] = json.dumps(unit.image_fields(), sort_keys=True)
         inputs["manifest:user"] = s.app.manifest.user
-        context = {**base, "unit": unit, "kind": s.unit_kind}
+        # The release copies the built app straight out of the app-compile image (COPY
+        # --from), so nothing of it crosses the engine's socket.
+        context = {**base, "unit": unit, "kind": s.unit_kind, "compiled": compiled.tag}
         run = s.platform.render("run.sh.j2", context).encode()
-        archives = ["app.tar", *(["deps.tar"] if s.platform.dependency_dirs else [])]
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
-                            files={"run": (run, 0o755)},
-                            late_files=lambda: {name: (self.client.read_file(
-                                compiled.tag, f"/opt/wake/{name}"), 0o644)
-                                for name in archives})
+                            files={"run": (run, 0o755)})
 
     def _platform(self, s: StageDef) -> Materialized:
         base_image = self.base_image(s.platform)
