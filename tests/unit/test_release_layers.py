@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from .test_stage_keys import context_dockerfile, planner_for
@@ -29,8 +28,7 @@ def _dockerfiles(folder: Path, name: str) -> dict[str, str]:
         "processes": {"web": {"run": "true", "cpu": 0.1, "memory": 64, "health": False}}}))
     (folder / "wake.toml").write_text(f'[[apps]]\npath = "{name}"\n')
     planner = planner_for(folder / "wake.toml")
-    return {kind: context_dockerfile(replace(planner.get(f"build:{name}:{kind}"),
-                                             late_files=None))
+    return {kind: context_dockerfile(planner.get(f"build:{name}:{kind}"))
             for kind in ("app-deps", "app-compile", "release-web")}
 
 

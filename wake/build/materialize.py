@@ -56,7 +56,7 @@ class Materialized:
     key: str
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # context path -> data
     tree: tuple[TreeFile, ...] = ()  # app files, copied under app/
-    # Files only known at build time (the compiled app from app-compile).
+    # Files read only when the stage is built (an app-release's extra repos, exported).
     late_files: Callable[[], dict[str, tuple[bytes, int]]] | None = None
     # With build secrets: the Dockerfile's last RUN, which wake runs itself with them
     # (wake.build.secrets); Docker builds the rest.

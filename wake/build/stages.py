@@ -86,8 +86,8 @@ def app_stages(app: App) -> list[StageDef]:
 
 class StageGraph:
     """Stages by task name, and edges from a stage to the stages made from it, each
-    with its relation: "from" (FROM it) or "copies" (a release unpacking app-compile's
-    archives).
+    with its relation: "from" (FROM it) or "copies" (a release copying the built app out
+    of app-compile).
 
     A class of wake's own rather than a networkx DiGraph: every command builds this
     graph, a no-op build included, and importing networkx costs about 75 ms there
