@@ -162,7 +162,7 @@ def build_tasks(session: Session | None = None) -> Iterator[dict[str, Any]]:
         _load_failed(exc)
     by_app: dict[str, list[str]] = {}
     for node in stages.ordered(graph):
-        stage = stages.stage(graph, node)
+        stage = graph.stage(node)
         basename, name = node.split(":", 1)
         yield {
             "basename": basename,

@@ -84,7 +84,7 @@ def test_apps_are_grouped_per_platform(graph) -> None:  # type: ignore[no-untype
 ])
 def test_depth_narrows_the_picture(graph, depth: int, kinds: set[str]) -> None:  # type: ignore[no-untyped-def]
     nodes = dot_nodes(drawing.to_dot(graph, steps_for(graph, {}), depth))
-    assert {stages.stage(graph, n).kind for n in nodes} == kinds
+    assert {graph.stage(n).kind for n in nodes} == kinds
     assert nodes and all(n in graph for n in nodes)
 
 

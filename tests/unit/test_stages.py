@@ -73,24 +73,24 @@ def test_edges(two_ruby_apps: Workspace) -> None:
 
 def test_stage_definitions(two_ruby_apps: Workspace) -> None:
     graph = stages.build_graph(two_ruby_apps)
-    compile_ = stages.stage(graph, "platform:ruby-3.1-compile")
+    compile_ = graph.stage("platform:ruby-3.1-compile")
     assert (compile_.kind, compile_.app, compile_.parent) == ("platform-compile", None, None)
     assert compile_.repository == "wake-platform/ruby-3.1-compile"
-    release = stages.stage(graph, "platform:ruby-3.1-release")
+    release = graph.stage("platform:ruby-3.1-release")
     assert release.repository == "wake-platform/ruby-3.1-release"
-    deps = stages.stage(graph, "build:shop:app-deps")
+    deps = graph.stage("build:shop:app-deps")
     assert (deps.kind, deps.parent, deps.repository) == (
         "app-deps", "platform:ruby-3.1-compile", "wake/shop/app-deps")
-    app_compile = stages.stage(graph, "build:shop:app-compile")
+    app_compile = graph.stage("build:shop:app-compile")
     assert app_compile.parent == "build:shop:app-deps"
     assert app_compile.repository == "wake/shop/app-compile"
     assert app_compile.app is not None and app_compile.app.name == "shop"
-    web = stages.stage(graph, "build:shop:release-web")
+    web = graph.stage("build:shop:release-web")
     assert (web.kind, web.parent, web.copies_from) == (
         "release", "build:shop:app-release", "build:shop:app-compile")
     assert (web.short, web.unit_kind, web.repository) == (
         "release-web", "process", "wake/shop/release-web")
-    nightly = stages.stage(graph, "build:shop:release-nightly")
+    nightly = graph.stage("build:shop:release-nightly")
     assert isinstance(nightly.unit, CronJob)
     assert nightly.unit_kind == "cron"
     assert nightly.unit.schedule == "0 3 * * *"

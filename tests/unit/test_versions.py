@@ -98,7 +98,7 @@ def test_the_version_is_part_of_the_stage_keys_and_names(tmp_path: Path) -> None
         graphs[wanted] = stages.build_graph(Workspace(source=None, apps=(app,)))
     assert "platform:python-3.13-compile" in graphs["3.13"]
     assert "platform:python-3.11-compile" in graphs["3.11"]
-    assert stages.stage(graphs["3.13"], "build:shop:app-deps").parent == \
+    assert graphs["3.13"].stage("build:shop:app-deps").parent == \
         "platform:python-3.13-compile"
 
 

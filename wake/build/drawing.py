@@ -50,11 +50,11 @@ def to_dot(graph: stages.StageGraph, steps: dict[str, Step], depth: int | None =
     """DOT text: a cluster per platform holding its stages and a cluster per app; with
     `deploys`, each app's deploy:<app> node after its release images."""
     keep = [n for n in stages.ordered(graph)
-            if depth is None or LEVELS[stages.stage(graph, n).kind] <= depth]
+            if depth is None or LEVELS[graph.stage(n).kind] <= depth]
     by_platform: dict[str, list[str]] = defaultdict(list)
     by_app: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for node in keep:
-        s = stages.stage(graph, node)
+        s = graph.stage(node)
         if s.app is None:
             by_platform[s.platform.name].append(node)
         else:
@@ -101,7 +101,7 @@ def to_dot(graph: stages.StageGraph, steps: dict[str, Step], depth: int | None =
             out.append(f"  {_q(source)} -> {_q(target)} [style={style}, tooltip={_q(tip)}];")
     if deploys:  # deploy order: an app after the apps it depends on
         depends = {s.app.name: s.app.manifest.dependencies for s in
-                   (stages.stage(graph, n) for n in graph) if s.app is not None}
+                   (graph.stage(n) for n in graph) if s.app is not None}
         for app in sorted(deploys):
             for dep in sorted(set(depends.get(app, ())) & set(deploys)):
                 tip = _q(f"{app} depends on {dep}: deployed after it")
@@ -109,7 +109,7 @@ def to_dot(graph: stages.StageGraph, steps: dict[str, Step], depth: int | None =
                            f"[style=dotted, tooltip={tip}];")
     for app in sorted(deploys or {}):
         for node in keep:
-            s = stages.stage(graph, node)
+            s = graph.stage(node)
             if s.app is not None and s.app.name == app and s.unit_kind == "process" \
                     and s.unit is not None:
                 out.append(f"  {_q(node)} -> {_q('deploy:' + app)} [tooltip=\"deploys\"];")

@@ -29,7 +29,6 @@ from .stages import (
     RELEASE,
     StageDef,
     StageGraph,
-    stage,
 )
 from .tree import HashCache, TreeFile, hash_tree
 
@@ -211,7 +210,7 @@ class Materializer:
 
     def get(self, node: str) -> Materialized:
         if node not in self._done:
-            self._done[node] = self._materialize(stage(self.graph, node))
+            self._done[node] = self._materialize(self.graph.stage(node))
         return self._done[node]
 
     def _finish(self, s: StageDef, template: str, context: dict[str, Any],

@@ -175,10 +175,6 @@ def check_acyclic(edges: Iterable[tuple[str, str]]) -> None:
         raise UsageError(f"the build graph has a cycle: {' -> '.join(cycle)}")
 
 
-def stage(graph: StageGraph, node: str) -> StageDef:
-    return graph.stage(node)
-
-
 def ordered(graph: StageGraph) -> list[str]:
     """Stages in the order a build runs them: parents first, and among the stages
     ready at a time the smallest name first (deterministic)."""
