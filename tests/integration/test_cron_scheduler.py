@@ -22,7 +22,7 @@ import pytest
 from wake.cluster.layout import HOST_SERVICE
 from wake.consul import Agent
 from wake.cron import runs
-from wake.cron.runner import LABEL_JOB, Runner
+from wake.cron.runner import CLAIM_STALE, LABEL_JOB, Runner, container_name
 from wake.cron.scheduler import Scheduler
 from wake.deploy.release import CronRelease, Release
 from wake.deploy.store import ReleaseStore
@@ -175,6 +175,55 @@ def test_a_job_never_overlaps_itself(agent: Agent, job_image: str,
                 if app in c.name] == []  # nothing of the skipped slot started
     finally:
         container.remove(force=True)
+
+
+def test_a_claim_whose_scheduler_died_after_starting_it_is_adopted(
+        agent: Agent, job_image: str, client: docker.DockerClient) -> None:
+    """A scheduler stopped between starting a run's container and recording it: once the
+    claim is stale, the run is found by its container and watched, so the job's next
+    slots wait for it (it used to be called lost, and the next slot overlapped it)."""
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    release = deploy_jobs(agent, app, job_image, {"slow": {"schedule": "* * * * *"}},
+                          at=T0 - 30)
+    ledger = runs.Ledger(agent, app, "slow")
+    claimed = time.time()
+    held = ledger.claim(runs.Run(app, "slow", "20261126T0900Z", release.id, job_image,
+                                 claimed_by="died", claimed=claimed))
+    assert held is not None and ledger.take_running(held) is not None
+    client.containers.run(job_image, name=container_name(held), detach=True,
+                          environment={"SLEEP": "300"},
+                          labels={TEST_LABEL: "1", LABEL_JOB: "slow"})
+    runner = Runner(agent, "test")
+    assert runner.watch(now=claimed + CLAIM_STALE / 2) == []  # not stale yet: untouched
+    assert results(agent, app, "slow") == {"20261126T0900Z": "claimed"}
+    assert runner.watch(now=claimed + CLAIM_STALE + 1) == []  # adopted, still going
+    adopted = ledger.get("20261126T0900Z")
+    assert adopted is not None
+    run = adopted[0]
+    assert (run.result, run.container) == ("running", container_name(held))
+    assert run.host.startswith("wake-test-") and claimed - 5 < run.started < time.time()
+    clock = [T0 + 61]
+    scheduler(agent, "first", clock).tick()
+    assert results(agent, app, "slow")["20261126T0901Z"] == "skipped"
+    client.containers.get(container_name(held)).kill()
+    ended = finish(agent, app, "slow", "20261126T0900Z")
+    assert (ended.result, ended.exit_code) == ("failed", 137)
+
+
+def test_a_claim_whose_scheduler_died_before_starting_it_is_lost(agent: Agent,
+                                                                 job_image: str) -> None:
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    release = deploy_jobs(agent, app, job_image, {"tick": {"schedule": "* * * * *"}},
+                          at=T0 - 30)
+    ledger = runs.Ledger(agent, app, "tick")
+    claimed = time.time()
+    held = ledger.claim(runs.Run(app, "tick", "20261126T0900Z", release.id, job_image,
+                                 claimed_by="died", claimed=claimed))
+    assert held is not None and ledger.take_running(held) is not None
+    [lost] = Runner(agent, "test").watch(now=claimed + CLAIM_STALE + 1)
+    assert (lost.result, lost.detail) == ("lost",
+                                          "claimed, never started (its scheduler died)")
+    assert ledger.running() is None  # the job's next slot may run
 
 
 def test_a_run_past_its_timeout_is_stopped_and_recorded(agent: Agent, job_image: str,

@@ -4,7 +4,8 @@ A run is a container of the job's release image (from the release that was curre
 its slot was claimed), on a passing host whose cpu and memory left over by instances and
 other runs fit the job's, with those limits, logged to the cluster's rsyslog master.
 `watch` records how each run ended: its exit code, a timeout (the container is stopped),
-or lost (its container or host went away).
+or lost (its container or host went away). A run whose claimer died before recording its
+start is adopted if its container is found, else lost.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime, timezone
 
 from .. import registry as registry_mod
 from ..cluster.layout import (
@@ -192,21 +194,59 @@ class Runner:
         if found is None:
             return None
         run = found[0]
+        if run.result == runs_mod.CLAIMED:  # its claimer died before recording a start
+            if now - run.claimed <= CLAIM_STALE:
+                return None
+            adopted = self._adopt(ledger, run, hosts, now)
+            if adopted is None:
+                return None
+            run = adopted
         done = self._check(ledger, run, hosts.get(run.host), now)
         if done is not None:
             ledger.clear_running(run.slot)
             self.forget(ledger.trim())
         return done
 
+    def _adopt(self, ledger: Ledger, run: Run, hosts: dict[str, HostInfo],
+               now: float) -> Run | None:
+        """A stale claim: its claimer died (or was stopped) after claiming - maybe after
+        starting the run's container, before recording that. A container found (by its
+        name, on any passing host) is the run still going, and the job must not overlap
+        it: the record takes its host and start and is watched as any run. Found nowhere,
+        the run is lost; while a host does not answer, it may be there (lost after
+        HOST_GONE more). None when there is nothing to record yet."""
+        name, unanswered = container_name(run), []
+        for host in sorted(hosts.values(), key=lambda h: h.name):
+            if not host.passing:
+                continue
+            try:
+                container = self.engine(host).container(name)
+            except WakeError:
+                self.drop(host.name)
+                unanswered.append(host.name)
+                continue
+            if container is None:
+                continue
+            if container.status == "created":  # never started: it will not run now
+                with suppress(WakeError):
+                    self.engine(host).remove(name)
+                continue
+            self.say(f"cron {run.app}/{run.job} {run.slot}: its claimer died after "
+                     f"starting it on {host.name}; watching it")
+            return ledger.update(run, result=runs_mod.RUNNING, host=host.name,
+                                 container=container.name,
+                                 started=_started(container.started_at) or run.claimed)
+        if unanswered and now - run.claimed <= CLAIM_STALE + HOST_GONE:
+            return None
+        return ledger.update(run, result=runs_mod.LOST, ended=now,
+                             detail="claimed, never started (its scheduler died)"
+                             + (f"; hosts {', '.join(unanswered)} did not answer"
+                                if unanswered else ""))
+
     def _check(self, ledger: Ledger, run: Run, host: HostInfo | None,
                now: float) -> Run | None:
         if run.result in runs_mod.FINISHED:
             return run
-        if run.result == runs_mod.CLAIMED:  # its claimer died before starting it
-            if now - run.claimed > CLAIM_STALE:
-                return ledger.update(run, result=runs_mod.LOST, ended=now,
-                                     detail="claimed, never started (its scheduler died)")
-            return None
         if host is None or not host.passing:
             if now - run.started > HOST_GONE:
                 return ledger.update(run, result=runs_mod.LOST, ended=now,
@@ -250,6 +290,15 @@ class Runner:
             if host is not None and host.passing and run.container:
                 with suppress(WakeError):
                     self.engine(host).remove(run.container)
+
+
+def _started(stamp: str) -> float:
+    """Unix time of an engine's RFC 3339 StartedAt (nanoseconds, Z); 0 if unreadable."""
+    try:
+        when = datetime.fromisoformat(stamp[:26].rstrip("Z")).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0.0
+    return max(when.timestamp(), 0.0)  # never started: year 1
 
 
 def new_run(app: str, release: Release, job: CronRelease, slot: str, who: str,
