@@ -5,6 +5,9 @@
 # pnpm-lock.yaml (pnpm, frozen); without one, npm install.
 set -eu
 cd /opt/app
+# Each install runs again with the build tools (a native module's node-gyp, a git
+# dependency) only if it fails without them.
+native=/opt/wake/native
 
 # Development dependencies serve package.json's build script alone (build.sh prunes
 # them after it), so npm leaves them out when there is none: every source edit then
@@ -18,18 +21,19 @@ fi
 
 if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
     echo "wake: npm ci --$dev=dev"
-    npm ci "--$dev=dev"
+    $native "npm ci" npm ci "--$dev=dev"
     [ "$dev" = include ] || touch /opt/wake/node-production
 elif [ -f yarn.lock ]; then
     if grep -q '^__metadata:' yarn.lock; then
         # Yarn 2+ (berry), from the npm registry (its own download site may be closed).
         echo "wake: yarn install --immutable (Yarn berry)"
         npm install -g --no-audit @yarnpkg/cli-dist@4 >/dev/null
-        yarn install --immutable
+        $native "yarn install" yarn install --immutable
     else
         echo "wake: yarn install --frozen-lockfile (Yarn 1)"
         npm install -g --no-audit yarn@1 >/dev/null
-        yarn install --frozen-lockfile --production=false --non-interactive
+        $native "yarn install" yarn install --frozen-lockfile --production=false \
+            --non-interactive
     fi
 elif [ -f pnpm-lock.yaml ]; then
     # The lock file's format says which pnpm wrote it: 9.0 -> pnpm 9, 6.x -> pnpm 8.
@@ -37,10 +41,10 @@ elif [ -f pnpm-lock.yaml ]; then
     pnpm=$([ "${major:-9}" -ge 9 ] && echo 9 || echo 8)
     echo "wake: pnpm install --frozen-lockfile (pnpm $pnpm)"
     npm install -g --no-audit "pnpm@$pnpm" >/dev/null
-    pnpm install --frozen-lockfile --prod=false
+    $native "pnpm install" pnpm install --frozen-lockfile --prod=false
 else
     echo "wake: npm install --$dev=dev (no lock file: versions are resolved now)"
-    npm install "--$dev=dev"
+    $native "npm install" npm install "--$dev=dev"
     [ "$dev" = include ] || touch /opt/wake/node-production
 fi
 rm -rf /root/.npm /root/.cache /usr/local/share/.cache

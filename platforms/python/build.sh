@@ -6,6 +6,7 @@ set -eu
 cd /opt/app
 venv=/opt/app/.venv
 pip="$venv/bin/pip"
+native=/opt/wake/native  # runs an install again with the build tools if it needs them
 # What the install leaves in the app's folder (setuptools' build/ and *.egg-info) is
 # removed afterwards, unless the app had it itself.
 had_build=$([ -e build ] && echo 1 || echo 0)
@@ -25,20 +26,20 @@ PY
 if [ -f uv.lock ]; then
     echo "wake: uv sync --locked (the project itself, when it is a package)"
     UV_PROJECT_ENVIRONMENT="$venv" UV_PYTHON="$venv/bin/python" UV_PYTHON_DOWNLOADS=never \
-        /opt/wake/tools/bin/uv sync --locked --no-dev --no-editable --no-cache
+        $native "uv sync" /opt/wake/tools/bin/uv sync --locked --no-dev --no-editable --no-cache
 elif [ -f poetry.lock ] || [ -f Pipfile.lock ]; then
     if is_package; then
         echo "wake: pip install --no-deps . (the project itself)"
-        "$pip" install --no-cache-dir --no-deps .
+        $native "pip install ." "$pip" install --no-cache-dir --no-deps .
     fi
 elif [ -f requirements.txt ]; then
     if grep -Eq '^[[:space:]]*(-e|\.|/|file:)' requirements.txt; then
         echo "wake: pip install -r requirements.txt (with local paths)"
-        "$pip" install --no-cache-dir -r requirements.txt
+        $native "pip install -r requirements.txt" "$pip" install --no-cache-dir -r requirements.txt
     fi
 elif [ -f pyproject.toml ] || [ -f setup.py ]; then
     echo "wake: pip install ."
-    "$pip" install --no-cache-dir .
+    $native "pip install ." "$pip" install --no-cache-dir .
 fi
 
 # Framework steps. Django: collect static files, as Heroku's buildpack does

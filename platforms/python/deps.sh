@@ -14,12 +14,32 @@ tool() {  # tool PACKAGE: install a PyPI tool into its own venv
     "$tools/bin/pip" install --no-cache-dir -q "$1"
 }
 
+# Wheels alone while that works. A dependency that must be built (no wheel for this
+# machine, or a git URL) brings in the build tools, then pip runs again as it would
+# anywhere. Like pip's --prefer-binary, an unpinned requirement whose newest release
+# has no wheel gets the newest release that has one (pinned and locked versions are
+# installed exactly).
+wheels_first() {  # true when an install may first try wheels alone
+    [ -n "${WAKE_NATIVE_PACKAGES:-}" ] && [ ! -e /opt/wake/native.done ]
+}
+pip_install() {
+    if wheels_first && "$pip" install --no-cache-dir --only-binary=:all: "$@"; then
+        return
+    fi
+    /opt/wake/native "some dependencies build from source"
+    "$pip" install --no-cache-dir "$@"
+}
+
 python3 -m venv "$venv"
 if [ -f uv.lock ]; then
     echo "wake: uv sync --locked --no-install-project (uv.lock)"
     tool uv
-    UV_PROJECT_ENVIRONMENT="$venv" UV_PYTHON="$venv/bin/python" UV_PYTHON_DOWNLOADS=never \
-        "$tools/bin/uv" sync --locked --no-dev --no-install-project --no-cache
+    export UV_PROJECT_ENVIRONMENT="$venv" UV_PYTHON="$venv/bin/python" UV_PYTHON_DOWNLOADS=never
+    uv_sync="$tools/bin/uv sync --locked --no-dev --no-install-project --no-cache"
+    if ! { wheels_first && $uv_sync --no-build; }; then
+        /opt/wake/native "some dependencies build from source"
+        $uv_sync
+    fi
 elif [ -f poetry.lock ] || [ -f Pipfile.lock ]; then
     lock=$([ -f poetry.lock ] && echo poetry.lock || echo Pipfile.lock)
     # The lock file's pins, hashes included, installed by pip with --no-deps: the same
@@ -29,9 +49,9 @@ elif [ -f poetry.lock ] || [ -f Pipfile.lock ]; then
     if grep -v -- '--hash=' /tmp/wake-locked.txt | grep -q .; then
         # Some pins have no hash (git or URL sources); pip checks all or none.
         sed -i 's/ --hash=[^ ]*//g' /tmp/wake-locked.txt
-        "$pip" install --no-cache-dir --no-deps -r /tmp/wake-locked.txt
+        pip_install --no-deps -r /tmp/wake-locked.txt
     else
-        "$pip" install --no-cache-dir --no-deps --require-hashes -r /tmp/wake-locked.txt
+        pip_install --no-deps --require-hashes -r /tmp/wake-locked.txt
     fi
     rm -f /tmp/wake-locked.txt
 elif [ -f requirements.txt ]; then
@@ -39,7 +59,7 @@ elif [ -f requirements.txt ]; then
         echo "wake: requirements.txt installs local paths; installing it with the source"
     else
         echo "wake: pip install -r requirements.txt"
-        "$pip" install --no-cache-dir -r requirements.txt
+        pip_install -r requirements.txt
     fi
 elif [ -f pyproject.toml ]; then
     # The project's declared dependencies now; the project itself (pip install .) with
@@ -52,14 +72,14 @@ if "dependencies" not in project.get("dynamic", []):
 PY
     if grep -q . /tmp/wake-deps.txt; then
         echo "wake: pip install pyproject.toml's dependencies"
-        "$pip" install --no-cache-dir -r /tmp/wake-deps.txt
+        pip_install -r /tmp/wake-deps.txt
     fi
     rm -f /tmp/wake-deps.txt
 elif [ -f Pipfile ]; then
     echo "wake: installing from Pipfile (no Pipfile.lock: resolved now)"
     tool pipenv
     "$tools/bin/pipenv" requirements > /tmp/requirements.txt
-    "$pip" install --no-cache-dir -r /tmp/requirements.txt
+    pip_install -r /tmp/requirements.txt
     rm -f /tmp/requirements.txt
 else
     echo "wake: no dependency files; the venv has the standard library only"

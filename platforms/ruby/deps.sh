@@ -7,7 +7,9 @@ set -eu
 cd /opt/app
 if [ -f Gemfile ]; then
     echo "wake: bundle install"
-    bundle install --jobs 2
+    # Again with the build tools (a gem's C extension, a git source) only if it fails
+    # without them.
+    /opt/wake/native "bundle install" bundle install --jobs 2
 else
     echo "wake: no Gemfile; nothing to install"
 fi

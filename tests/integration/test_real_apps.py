@@ -197,3 +197,17 @@ def test_development_dependencies_serve_a_build_script_only(
     for name, production_only in (("express-lock", b"yes"), ("vite-node20", b"no")):
         deps = session.materializer.get(stages.app_task(name, "app-deps")).tag
         assert run_output(client, deps, marker).strip() == production_only, name
+
+
+def test_apps_whose_dependencies_are_all_wheels_get_no_build_tools(
+        built: tuple[Path, dict[str, str]], client: docker.DockerClient) -> None:
+    """The compile images leave compilers and git out (native.sh brings them in when an
+    install needs them: tests/integration/test_build_tools.py); these apps' dependencies
+    never did, so their app-deps images have neither."""
+    wake_toml, _ = built
+    session = Session(workspace_file=wake_toml)
+    has = ["sh", "-c", "for t in gcc git; do command -v $t >/dev/null && echo $t; done; true"]
+    for name in ("django-static", "fastapi-uv", "fastapi-poetry", "flask-pipenv",
+                 "express-lock", "express-pnpm", "rack-gems"):
+        deps = session.materializer.get(stages.app_task(name, "app-deps")).tag
+        assert run_output(client, deps, has).split() == [], name

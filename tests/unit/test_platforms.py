@@ -427,3 +427,71 @@ def test_templates_quote_env_for_docker(registry: dict[str, Platform], tmp_path:
     assert "tojson" not in "".join(
         (platforms.builtin_dir() / "_common" / name).read_text()
         for name in os.listdir(platforms.builtin_dir() / "_common"))
+
+
+# -- build tools on demand (packages.native) ------------------------------------------
+
+@pytest.mark.parametrize("name", ["python", "node", "ruby"])
+def test_build_tools_are_not_in_the_compile_image(registry: dict[str, Platform],
+                                                  name: str) -> None:
+    platform = registry[name]
+    assert "build-essential" in platform.native_packages
+    assert "git" in platform.native_packages
+    text = render(platform, "platform-compile", ca_bundle=False)
+    install = next(line for line in text.splitlines() if "apt-get install" in line)
+    for package in platform.native_packages:
+        assert package not in install, package
+    words = " ".join(platform.native_packages)
+    assert f'ENV WAKE_NATIVE_PACKAGES="{words}"\n' in text
+    assert "COPY native.sh /opt/wake/native\n" in text
+    assert platform.files()["native.sh"].startswith(b"#!/bin/sh\n")
+
+
+def test_a_platform_without_build_tools_still_gets_the_script(
+        registry: dict[str, Platform]) -> None:
+    text = render(registry["plain"], "platform-compile", ca_bundle=False)
+    assert "WAKE_NATIVE_PACKAGES" not in text  # native.sh then does nothing
+    assert "COPY native.sh /opt/wake/native\n" in text
+
+
+def test_native_packages_parse_and_a_version_may_replace_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = tmp_path / "extra"
+    make_platform(extra, "elixir", 'detect = ["mix.exs"]\n[packages]\ncompile = ["elixir"]\n'
+                  'native = ["erlang-dev", "build-essential"]\n'
+                  '[[versions]]\nname = "1.14"\nfull = "1.14.0"\nsuite = "bookworm"\n'
+                  'default = true\n'
+                  '[[versions]]\nname = "1.18"\nfull = "1.18.3"\nsuite = "trixie"\n'
+                  'packages = {native = []}\n')
+    use_path(monkeypatch, extra)
+    elixir = platforms.load_all()["elixir"]
+    assert elixir.native_packages == ("erlang-dev", "build-essential")
+    by_name = {v.name: v for v in elixir.versions}
+    assert elixir.with_version(by_name["1.14"]).native_packages == elixir.native_packages
+    assert elixir.with_version(by_name["1.18"]).native_packages == ()
+
+
+def test_native_packages_must_be_a_list(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_platform(tmp_path / "extra", "broken", '[packages]\nnative = "gcc"\n')
+    use_path(monkeypatch, tmp_path / "extra")
+    with pytest.raises(UsageError, match="packages.native"):
+        platforms.load_all()
+
+
+@pytest.mark.parametrize(("build_env", "installs"), [({"WAKE_BUILD_TOOLS": "1"}, True),
+                                                     ({"WAKE_BUILD_TOOLS": "0"}, False),
+                                                     ({}, False)])
+def test_build_env_asks_for_the_build_tools_in_app_deps(
+        registry: dict[str, Platform], tmp_path: Path, build_env: dict[str, str],
+        installs: bool) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"name": "app", "processes": {"web": {"run": "x"}},
+                                "build_env": build_env}))
+    app = manifest.load(path)
+    text = registry["python"].render("app-deps.Dockerfile.j2", {
+        **registry["python"].context(), "parent": "p", "app": app, "apt_packages": (),
+        "dependency_files": ["requirements.txt"]})
+    assert ('RUN /opt/wake/native "build_env WAKE_BUILD_TOOLS=1"\n' in text) is installs
+    if installs:  # before the dependencies install, so deps.sh finds them in
+        assert text.index("/opt/wake/native") < text.index("RUN /opt/wake/deps")

@@ -82,6 +82,10 @@ class Platform:
     # layer of their own, which Docker reuses while they are unchanged, so a source edit
     # writes only the source (docs/platforms.md, "Dependencies").
     dependency_dirs: tuple[str, ...] = ()
+    # Build tools (compilers, headers, git) that app-deps installs only when the app's
+    # dependencies need them (a package with no wheel, a native Node module, a gem with an
+    # extension): the compile image most apps pull stays small (docs/platforms.md).
+    native_packages: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -105,7 +109,9 @@ class Platform:
             compile_packages=version.compile_packages if version.compile_packages is not None
             else self.compile_packages,
             release_packages=version.release_packages if version.release_packages is not None
-            else self.release_packages)
+            else self.release_packages,
+            native_packages=version.native_packages if version.native_packages is not None
+            else self.native_packages)
 
     def detect(self, app_root: Path) -> str | None:
         """The first of this platform's detection files present in app_root, if any."""
@@ -129,8 +135,10 @@ class Platform:
 
     def files(self) -> dict[str, bytes]:
         """Non-template files of the platform that go into its compile image: build.sh,
-        deps.sh (installs dependencies in app-deps) and lib/* (helpers, at /opt/wake/lib/)."""
-        found = {"build.sh": (self.directory / "build.sh").read_bytes()}
+        deps.sh (installs dependencies in app-deps), native.sh (installs the build tools
+        when they are needed) and lib/* (helpers, at /opt/wake/lib/)."""
+        found = {"build.sh": (self.directory / "build.sh").read_bytes(),
+                 "native.sh": (builtin_dir() / COMMON / "native.sh").read_bytes()}
         if (self.directory / "deps.sh").is_file():
             found["deps.sh"] = (self.directory / "deps.sh").read_bytes()
         lib = self.directory / "lib"
@@ -155,7 +163,8 @@ class Platform:
 
     def context(self) -> dict[str, Any]:
         return {
-            "packages": {"compile": self.compile_packages, "release": self.release_packages},
+            "packages": {"compile": self.compile_packages, "release": self.release_packages,
+                         "native": self.native_packages},
             "env": {"compile": self.compile_env, "release": self.release_env},
             "source_date_epoch": SOURCE_DATE_EPOCH,
             "has_lib": (self.directory / "lib").is_dir(),
@@ -244,7 +253,7 @@ def _load_one(directory: Path) -> Platform:
         return value
 
     detect = strings(data.get("detect", []), "detect")
-    packages = table("packages", ("compile", "release"))
+    packages = table("packages", ("compile", "release", "native"))
     env = table("env", ("compile", "release"))
     version = table("version", ("command", "stage"))
     platform = Platform(
@@ -255,6 +264,7 @@ def _load_one(directory: Path) -> Platform:
         detect_files=detect,
         compile_packages=strings(packages.get("compile", []), "packages.compile"),
         release_packages=strings(packages.get("release", []), "packages.release"),
+        native_packages=strings(packages.get("native", []), "packages.native"),
         compile_env=env_table(env.get("compile", {}), "env.compile"),
         release_env=env_table(env.get("release", {}), "env.release"),
         version_command=strings(version.get("command", []), "version.command"),
@@ -328,15 +338,18 @@ def parse_version(entry: Any, where: str, problems: list[str]) -> Version | None
         return None
     packages = entry.get("packages", {})
     if not isinstance(packages, dict) or any(
-            k not in ("compile", "release") or not isinstance(v, list)
+            k not in ("compile", "release", "native") or not isinstance(v, list)
             or not all(isinstance(x, str) for x in v) for k, v in packages.items()):
-        problems.append(f"{where}: packages must be a table of compile = [...], release = [...]")
+        problems.append(f"{where}: packages must be a table of compile = [...], release = "
+                        "[...], native = [...]")
         return None
     return Version(name=name, full=full, suite=suite or suite_for(str(image)),
                    default=entry.get("default") is True, image=image,
                    compile_packages=tuple(packages["compile"]) if "compile" in packages
                    else None,
                    release_packages=tuple(packages["release"]) if "release" in packages
+                   else None,
+                   native_packages=tuple(packages["native"]) if "native" in packages
                    else None)
 
 

@@ -62,6 +62,7 @@ class Version:
     image: str | None = None  # a base image of its own instead of the suite's
     compile_packages: tuple[str, ...] | None = None  # None: the platform's packages
     release_packages: tuple[str, ...] | None = None
+    native_packages: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         where = f"image {self.image}" if self.image else f"Debian {self.suite}"
