@@ -208,8 +208,9 @@ def _actions(output: str) -> dict[str, str]:
 
 def _fill_registry(workspace: Path, app: str, reg: str) -> None:
     """Push every stage of the workspace to the registry: the cache a CI machine has after
-    earlier builds that used it (a build pushes what it builds; these stages were built
-    here before the registry existed, so a build now would push nothing)."""
+    earlier builds that used it (a build pushes what it builds, release images also as
+    their repository's last; these stages were built here before the registry existed,
+    so a build now would push nothing)."""
     from wake import engine
     from wake import registry as wake_registry
     from wake.build import stages
@@ -219,7 +220,8 @@ def _fill_registry(workspace: Path, app: str, reg: str) -> None:
     session = Session(workspace_file=workspace)
     client = engine.connect()
     for node in stages.ordered(session.graph):
-        wake_registry.push(client, reg, session.materializer.get(node).tag)
+        wake_registry.push(client, reg, session.materializer.get(node).tag,
+                           as_last=session.graph.stage(node).kind == stages.RELEASE)
 
 
 def measure(runs: int, base: str = "debian:bookworm-slim") -> list[Result]:
@@ -251,7 +253,7 @@ def _one(app: str, source: str, reg: str, runs: int, base: str) -> Result:
         run(["docker", "rmi", remote])
     run(["docker", "rmi", f"{tag}-build"], check=False)
     fresh_wake, fresh_docker, actions = [], [], {}
-    for _ in range(max(1, runs // 2)):
+    for _ in range(max(1, runs - 2)):  # fresh runs are slow and noisy: 3 of 5
         _edit(wake_file, docker_file)
         with empty_engine(base) as url:
             home = str(WORK / "home-fresh" / uuid.uuid4().hex)
@@ -260,6 +262,7 @@ def _one(app: str, source: str, reg: str, runs: int, base: str) -> Result:
                        env={"DOCKER_HOST": url, "WAKE_HOME": home, **env}).stdout
             fresh_wake.append(time.perf_counter() - started)
             actions = _actions(out)
+        with empty_engine(base) as url:  # an engine of its own: nothing of wake's run
             started = time.perf_counter()
             for remote in remotes:
                 run(["docker", "-H", url, "pull", "-q", remote])

@@ -237,8 +237,11 @@ class Engine:
             return rows
 
     def build(self, context: bytes | IO[bytes], tag: str, stage: str,
-              on_line: LineSink | None = None, nocache: bool = False) -> None:
+              on_line: LineSink | None = None, nocache: bool = False,
+              cache_from: list[str] | None = None) -> None:
         """Build an image from a context tar (classic builder), streaming output lines.
+        `cache_from`: images whose steps the build may reuse (the classic builder then
+        looks at those alone, not at the engine's other images).
 
         On failure, raises BuildError naming the stage, the failing step and its output.
         """
@@ -249,7 +252,7 @@ class Engine:
             fileobj = io.BytesIO(context) if isinstance(context, bytes) else context
             stream = self._client.api.build(fileobj=fileobj, custom_context=True, tag=tag,
                                             rm=True, forcerm=True, decode=True, pull=False,
-                                            nocache=nocache)
+                                            nocache=nocache, cache_from=cache_from or None)
             for chunk in stream:
                 text = chunk.get("stream", "")
                 if text:

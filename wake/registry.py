@@ -77,14 +77,36 @@ def image_id(registry: str, repository: str, tag: str, ca: bytes | None = None) 
     return str(config)
 
 
-def push(engine: Engine, registry: str, local_tag: str) -> str:
-    """Push a local image to the registry under the same repository and tag; returns the
+# A moving tag of a release stage's repository: the image last built and pushed. A fresh
+# engine builds the next release with it as its layer cache, as a Dockerfile build uses
+# --cache-from (docs/platforms.md, "Dependencies").
+LAST = "last"
+
+
+def push(engine: Engine, registry: str, local_tag: str, as_last: bool = False) -> str:
+    """Push a local image to the registry under the same repository and tag (and, with
+    `as_last`, as the repository's LAST too: no layer is sent twice); returns the
     registry's digest of it."""
     remote = f"{host(registry)}/{local_tag}"
     engine.tag(local_tag, remote)
     digest = engine.push(remote)
     engine.untag(remote)
+    if as_last:
+        last = f"{host(registry)}/{local_tag.rsplit(':', 1)[0]}:{LAST}"
+        engine.tag(local_tag, last)
+        engine.push(last)
+        engine.untag(last)
     return digest
+
+
+def pull_last(engine: Engine, registry: str, repository: str) -> str | None:
+    """Pull the repository's LAST image, if the registry has one; returns its local name
+    (the caller untags it when done with it)."""
+    if not has(registry, repository, LAST):
+        return None
+    remote = f"{host(registry)}/{repository}:{LAST}"
+    engine.pull(remote)
+    return remote
 
 
 def pull(engine: Engine, registry: str, local_tag: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -125,6 +126,7 @@ def test_empty_engine_pulls_every_stage_from_the_registry(
     assert not second_engine.images.list(filters={"label": "wake.key"})
     app_py = workspace.parent / "python-hello" / "app.py"
     app_py.write_text(app_py.read_text() + "\n# edited on a laptop\n")
+    edit_started = time.time()
     edited = build(workspace)
     assert edited == {"platform:python-3.11-compile": "pulled",
                       "platform:python-3.11-release": "pulled",
@@ -132,3 +134,19 @@ def test_empty_engine_pulls_every_stage_from_the_registry(
                       "build:python-hello:app-compile": "built",
                       "build:python-hello:app-release": "pulled",
                       "build:python-hello:release-web": "built"}
+
+    # The release was built on the layer cache of the last one pushed (the registry's
+    # release-web:last, pulled because this engine had no image of the stage): every
+    # step before the source copy is a cached one, made by the first build, not now.
+    release = Session(workspace_file=workspace).materializer.get(
+        "build:python-hello:release-web").tag
+    history = second_engine.images.get(release).history()  # newest step first
+    assert history[0]["Created"] >= edit_started - 1  # the source copy and labels: new
+    venv_copy = next(h for h in history if "/opt/app/.venv" in h["CreatedBy"])
+    assert venv_copy["Created"] < edit_started - 1, venv_copy
+    assert not [t for i in second_engine.images.list() for t in i.tags
+                if t.endswith(f":{registry_mod.LAST}")]  # the cache image was untagged
+    # ... and the new release is now the registry's last.
+    repository, tag = release.rsplit(":", 1)
+    assert registry_mod.image_id(registry, repository, registry_mod.LAST) == \
+        registry_mod.image_id(registry, repository, tag)

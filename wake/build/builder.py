@@ -21,6 +21,7 @@ from . import secrets
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
 from .materialize import Materialized, Materializer
 from .progress import Printer, StepProgress
+from .stages import RELEASE
 
 REUSED, PULLED, BUILT = "reused", "pulled", "built"
 
@@ -223,9 +224,11 @@ class Builder:
 
             mat.write_context(context)
             context.seek(0)
+            cache = self._layer_cache(mat)
             try:
                 if not mat.secret_step:
-                    client.build(context, mat.tag, node, on_line, nocache=self.nocache)
+                    client.build(context, mat.tag, node, on_line, nocache=self.nocache,
+                                 cache_from=[cache] if cache else None)
                 else:
                     # Docker builds up to the last RUN; wake runs that with the secrets.
                     before = f"{mat.tag}-before-secrets"
@@ -241,10 +244,33 @@ class Builder:
                         client.untag(before)
             except BuildError as exc:
                 raise BuildError(mask(str(exc))) from None
+            finally:
+                if cache:
+                    client.untag(cache)  # its layers stay, in the new image
         reg = self.materializer.settings.registry
         if reg:
             self.say(f"  pushing {mat.tag} to {reg}")
-            registry.push(self.materializer.client, reg, mat.tag)
+            registry.push(self.materializer.client, reg, mat.tag,
+                          as_last=mat.stage.kind == RELEASE)
+
+    def _layer_cache(self, mat: Materialized) -> str | None:
+        """A release image's layer cache on an engine that has no image of its stage
+        (a fresh CI machine): the one last pushed to the registry. Its dependency layers
+        are then reused rather than copied anew, and the push that follows need not
+        compress them to learn that the registry has them. An engine with an image of the
+        stage has its own cache (the classic builder looks only at cache_from images when
+        given any). None: build without."""
+        reg = self.materializer.settings.registry
+        if not reg or self.nocache or mat.stage.kind != RELEASE or mat.secret_step:
+            return None
+        client = self.materializer.client
+        repository = mat.tag.rsplit(":", 1)[0]
+        if client.images(name=repository):
+            return None
+        cache = registry.pull_last(client, reg, repository)
+        if cache:
+            self.say(f"  layer cache: {repository}:{registry.LAST} from {reg}")
+        return cache
 
 
 def _secrets_of(mat: Materialized) -> dict[str, str]:
