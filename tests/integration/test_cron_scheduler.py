@@ -22,7 +22,7 @@ import pytest
 from wake.cluster.layout import HOST_SERVICE
 from wake.consul import Agent
 from wake.cron import runs
-from wake.cron.runner import CLAIM_STALE, LABEL_JOB, Runner, container_name
+from wake.cron.runner import CLAIM_STALE, LABEL_JOB, Runner, container_name, new_run
 from wake.cron.scheduler import Scheduler
 from wake.deploy.release import CronRelease, Release
 from wake.deploy.store import ReleaseStore
@@ -224,6 +224,33 @@ def test_a_claim_whose_scheduler_died_before_starting_it_is_lost(agent: Agent,
     assert (lost.result, lost.detail) == ("lost",
                                           "claimed, never started (its scheduler died)")
     assert ledger.running() is None  # the job's next slot may run
+
+
+def test_a_claim_recorded_lost_while_its_run_was_prepared_is_not_started(
+        agent: Agent, job_image: str, client: docker.DockerClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pull longer than CLAIM_STALE: another scheduler records the claim lost (no
+    container yet) and frees the job; the claimer must then not start the run."""
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    release = deploy_jobs(agent, app, job_image, {"slow": {"schedule": "* * * * *"}},
+                          at=T0 - 30)
+    job = release.cron_jobs[0]
+    ledger = runs.Ledger(agent, app, "slow")
+    claimed = ledger.claim(new_run(app, release, job, "20261126T0900Z", "slow-puller"))
+    assert claimed is not None
+    runner = Runner(agent, "test")
+    real_image = Runner._image
+
+    def slow_pull(self: Runner, *args: object) -> str:
+        # While "pulling", the active scheduler finds the claim stale and records it.
+        [lost] = Runner(agent, "test").watch(now=claimed.claimed + CLAIM_STALE + 1)
+        assert lost.result == "lost"
+        return real_image(self, *args)  # type: ignore[arg-type]
+    monkeypatch.setattr(Runner, "_image", slow_pull)
+    recorded = runner.start(ledger, claimed, job, release)
+    assert recorded.result == "lost" and ledger.running() is None
+    assert [c.name for c in client.containers.list(all=True, filters={"label": LABEL_JOB})
+            if app in c.name] == []  # nothing started
 
 
 def test_a_run_past_its_timeout_is_stopped_and_recorded(agent: Agent, job_image: str,

@@ -83,7 +83,16 @@ class Runner:
             return ledger.update(run, result=runs_mod.SKIPPED, detail=what, ended=time.time())
         try:
             host, engine = self._place(job)
-            image = self._image(engine, host, job)
+            image = self._image(engine, host, job)  # a pull can take long
+            # Meanwhile a scheduler may have found the claim stale (no container after
+            # CLAIM_STALE) and recorded it lost, freeing the job for its next slot:
+            # starting now could overlap that one.
+            current = ledger.get(run.slot)
+            if current is None or current[0].result != runs_mod.CLAIMED:
+                what = current[0].result if current else "gone"
+                self.say(f"cron {run.app}/{run.job} {run.slot}: not started: its claim was "
+                         f"recorded {what} while the run was being prepared")
+                return current[0] if current else run
             log = None
             syslog = self.agent.service_address(RSYSLOG_SERVICE)
             if syslog:
