@@ -103,6 +103,28 @@ class Container:
     image_id: str = ""
     exit_code: int | None = None  # once it has exited
 
+    @property
+    def started(self) -> float:
+        """Unix time the container last started; 0 if it never has."""
+        return epoch(self.started_at)
+
+
+def epoch(stamp: str) -> float:
+    """Unix time of an engine's RFC 3339 stamp (nanoseconds, Z or an offset); 0 if unreadable.
+
+    Python before 3.11 reads at most microseconds, so the fraction is cut to six digits.
+    A never-started container says year 1, which is also 0 here.
+    """
+    from datetime import datetime, timezone
+
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,6})?\d*(Z|[+-]\d\d:\d\d)?$", stamp)
+    if m is None:
+        return 0.0
+    when = datetime.fromisoformat(m[1] + (m[2] or "") + (m[3] or "+00:00").replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when.timestamp(), 0.0)
+
 
 def _container(c: Any) -> Container:
     attrs = c.attrs

@@ -87,16 +87,15 @@ def push(engine: Engine, registry: str, local_tag: str, as_last: bool = False) -
     """Push a local image to the registry under the same repository and tag (and, with
     `as_last`, as the repository's LAST too: no layer is sent twice); returns the
     registry's digest of it."""
-    remote = f"{host(registry)}/{local_tag}"
-    engine.tag(local_tag, remote)
-    digest = engine.push(remote)
-    engine.untag(remote)
+    remotes = [f"{host(registry)}/{local_tag}"]
     if as_last:
-        last = f"{host(registry)}/{local_tag.rsplit(':', 1)[0]}:{LAST}"
-        engine.tag(local_tag, last)
-        engine.push(last)
-        engine.untag(last)
-    return digest
+        remotes.append(f"{host(registry)}/{local_tag.rsplit(':', 1)[0]}:{LAST}")
+    digests = []
+    for remote in remotes:
+        engine.tag(local_tag, remote)
+        digests.append(engine.push(remote))
+        engine.untag(remote)
+    return digests[0]
 
 
 def pull_last(engine: Engine, registry: str, repository: str) -> str | None:

@@ -177,19 +177,27 @@ def test_a_job_never_overlaps_itself(agent: Agent, job_image: str,
         container.remove(force=True)
 
 
+def claimed_by_a_dead_scheduler(agent: Agent, job_image: str,
+                                job: str) -> tuple[str, runs.Ledger, runs.Run]:
+    """A new app with an every-minute `job` whose 09:00 slot was claimed, and marked
+    running, by a scheduler that then died: (app, the job's ledger, the claim)."""
+    app = f"cron-{uuid.uuid4().hex[:6]}"
+    release = deploy_jobs(agent, app, job_image, {job: {"schedule": "* * * * *"}},
+                          at=T0 - 30)
+    ledger = runs.Ledger(agent, app, job)
+    held = ledger.claim(runs.Run(app, job, "20261126T0900Z", release.id, job_image,
+                                 claimed_by="died", claimed=time.time()))
+    assert held is not None and ledger.take_running(held) is not None
+    return app, ledger, held
+
+
 def test_a_claim_whose_scheduler_died_after_starting_it_is_adopted(
         agent: Agent, job_image: str, client: docker.DockerClient) -> None:
     """A scheduler stopped between starting a run's container and recording it: once the
     claim is stale, the run is found by its container and watched, so the job's next
     slots wait for it (it used to be called lost, and the next slot overlapped it)."""
-    app = f"cron-{uuid.uuid4().hex[:6]}"
-    release = deploy_jobs(agent, app, job_image, {"slow": {"schedule": "* * * * *"}},
-                          at=T0 - 30)
-    ledger = runs.Ledger(agent, app, "slow")
-    claimed = time.time()
-    held = ledger.claim(runs.Run(app, "slow", "20261126T0900Z", release.id, job_image,
-                                 claimed_by="died", claimed=claimed))
-    assert held is not None and ledger.take_running(held) is not None
+    app, ledger, held = claimed_by_a_dead_scheduler(agent, job_image, "slow")
+    claimed = held.claimed
     client.containers.run(job_image, name=container_name(held), detach=True,
                           environment={"SLEEP": "300"},
                           labels={TEST_LABEL: "1", LABEL_JOB: "slow"})
@@ -212,15 +220,8 @@ def test_a_claim_whose_scheduler_died_after_starting_it_is_adopted(
 
 def test_a_claim_whose_scheduler_died_before_starting_it_is_lost(agent: Agent,
                                                                  job_image: str) -> None:
-    app = f"cron-{uuid.uuid4().hex[:6]}"
-    release = deploy_jobs(agent, app, job_image, {"tick": {"schedule": "* * * * *"}},
-                          at=T0 - 30)
-    ledger = runs.Ledger(agent, app, "tick")
-    claimed = time.time()
-    held = ledger.claim(runs.Run(app, "tick", "20261126T0900Z", release.id, job_image,
-                                 claimed_by="died", claimed=claimed))
-    assert held is not None and ledger.take_running(held) is not None
-    [lost] = Runner(agent, "test").watch(now=claimed + CLAIM_STALE + 1)
+    app, ledger, held = claimed_by_a_dead_scheduler(agent, job_image, "tick")
+    [lost] = Runner(agent, "test").watch(now=held.claimed + CLAIM_STALE + 1)
     assert (lost.result, lost.detail) == ("lost",
                                           "claimed, never started (its scheduler died)")
     assert ledger.running() is None  # the job's next slot may run

@@ -38,6 +38,8 @@ def test_cold_deploy_spreads_web_and_every_instance_passes(site: Site) -> None:
     assert len(web) == 2 and len(worker) == 1
     assert len({i["host"] for i in web}) == 2, "web instances share a host"
     assert all(i["health"] == "passing" for i in status["instances"])
+    # Uptime from the engine's start stamp: started during this deploy, not in 1970.
+    assert all(0 <= i["uptime"] < 600 for i in status["instances"]), status
     for instance in web:
         assert instance["url"].startswith(f"http://{site.host(instance['host']).address}:")
         assert health(instance["url"]) == 200

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from wake.cluster.layout import token_files
 from wake.consul import Agent
 from wake.cron import times
 from wake.cron.runner import LABEL_JOB, LABEL_SLOT
-from wake.engine import tar_files
+from wake.engine import epoch, tar_files
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns hosts need root")
 
@@ -75,13 +74,6 @@ def records(site: Site, job: str, up: str) -> list[dict[str, Any]]:
                   key=lambda r: r["slot"])
 
 
-def _when(stamp: str) -> float:
-    """Docker's RFC 3339 time (nanoseconds, Z) as a Unix time; 0 for "never"."""
-    if stamp.startswith("0001-"):
-        return 0.0
-    return datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
-
-
 def runs(site: Site, job: str) -> list[dict[str, Any]]:
     """The job's run containers on every host (they stay, stopped), by the engines'
     clocks: slot, host, image, created, started, finished."""
@@ -91,9 +83,9 @@ def runs(site: Site, job: str) -> list[dict[str, Any]]:
                 f"{LABEL_JOB}={job}", f"wake.app={APP}"]}):
             state = c.attrs["State"]
             found.append({"slot": c.labels[LABEL_SLOT], "host": name,
-                          "image": c.attrs["Image"], "created": _when(c.attrs["Created"]),
-                          "started": _when(state["StartedAt"]),
-                          "finished": _when(state["FinishedAt"]),
+                          "image": c.attrs["Image"], "created": epoch(c.attrs["Created"]),
+                          "started": epoch(state["StartedAt"]),
+                          "finished": epoch(state["FinishedAt"]),
                           "running": state["Running"]})
     return sorted(found, key=lambda r: r["started"])
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from .. import registry
-from ..engine import Engine
+from ..engine import Engine, epoch
 from ..errors import BuildError
 from . import secrets
 from .keys import INPUTS_FILE_PREFIX, decode_inputs
@@ -198,7 +198,7 @@ class Builder:
                 self._index.add({"Id": attrs["Id"], "RepoTags": attrs.get("RepoTags") or [tag],
                                 "Labels": (attrs.get("Config") or {}).get("Labels") or {},
                                 "Size": attrs.get("Size", 0),
-                                "Created": _created(attrs.get("Created", ""))})
+                                "Created": int(epoch(attrs.get("Created", "")))})
         return self._index.tags.get(tag)
 
     def _build(self, mat: Materialized) -> None:
@@ -278,13 +278,3 @@ def _secrets_of(mat: Materialized) -> dict[str, str]:
     assert app is not None
     manifest = app.manifest
     return secrets.values(app.name, manifest.build_secrets, str(manifest.source))
-
-
-def _created(stamp: str) -> int:
-    """Docker's inspect gives RFC 3339 with nanoseconds; the list gives epoch seconds."""
-    from datetime import datetime
-
-    try:
-        return int(datetime.fromisoformat(stamp[:19]).timestamp())
-    except ValueError:
-        return 0

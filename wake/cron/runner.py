@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime, timezone
 
 from .. import registry as registry_mod
 from ..cluster.layout import (
@@ -229,7 +228,8 @@ class Runner:
             if not host.passing:
                 continue
             try:
-                container = self.engine(host).container(name)
+                engine = self.engine(host)
+                container = engine.container(name)
             except WakeError:
                 self.drop(host.name)
                 unanswered.append(host.name)
@@ -238,13 +238,13 @@ class Runner:
                 continue
             if container.status == "created":  # never started: it will not run now
                 with suppress(WakeError):
-                    self.engine(host).remove(name)
+                    engine.remove(name)
                 continue
             self.say(f"cron {run.app}/{run.job} {run.slot}: its claimer died after "
                      f"starting it on {host.name}; watching it")
             return ledger.update(run, result=runs_mod.RUNNING, host=host.name,
                                  container=container.name,
-                                 started=_started(container.started_at) or run.claimed)
+                                 started=container.started or run.claimed)
         if unanswered and now - run.claimed <= CLAIM_STALE + HOST_GONE:
             return None
         return ledger.update(run, result=runs_mod.LOST, ended=now,
@@ -299,15 +299,6 @@ class Runner:
             if host is not None and host.passing and run.container:
                 with suppress(WakeError):
                     self.engine(host).remove(run.container)
-
-
-def _started(stamp: str) -> float:
-    """Unix time of an engine's RFC 3339 StartedAt (nanoseconds, Z); 0 if unreadable."""
-    try:
-        when = datetime.fromisoformat(stamp[:26].rstrip("Z")).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return 0.0
-    return max(when.timestamp(), 0.0)  # never started: year 1
 
 
 def new_run(app: str, release: Release, job: CronRelease, slot: str, who: str,

@@ -3,8 +3,8 @@ runs what the workspace wants."""
 
 from __future__ import annotations
 
-import datetime
 import json
+import time
 from dataclasses import asdict, dataclass, field
 
 from ..build.session import Session
@@ -88,11 +88,9 @@ def _instance(target: Target, i: instances.Instance) -> InstanceStatus:
     uptime = None
     try:
         container = target.engine(i.host).container(i.container)
-        if container is not None and container.started_at and container.status == "running":
-            started = datetime.datetime.fromisoformat(container.started_at[:26].rstrip("Z"))
-            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-            uptime = max(0.0, (now - started).total_seconds())
-    except (WakeError, ValueError):
+        if container is not None and container.started and container.status == "running":
+            uptime = max(0.0, time.time() - container.started)
+    except WakeError:
         pass
     return InstanceStatus(i.instance, i.process, i.host, i.address, i.port, i.health,
                           i.release[:12], uptime)
