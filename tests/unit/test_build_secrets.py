@@ -70,7 +70,8 @@ def _materializer(folder: Path, build_secrets: list[str]) -> Materializer:
     app = folder / "shop"
     app.mkdir(parents=True, exist_ok=True)
     (app / "manifest.json").write_text(json.dumps({**APP, "build_secrets": build_secrets}))
-    (app / "package.json").write_text('{"name": "shop"}')
+    # A build script: app-compile runs build.sh (with nothing to build it would not).
+    (app / "package.json").write_text('{"name": "shop", "scripts": {"build": "true"}}')
     (app / "package-lock.json").write_text('{"lockfileVersion": 3}')
     (app / "app.js").write_text("console.log(1)\n")
     (folder / "wake.toml").write_text('[[apps]]\npath = "shop"\n')

@@ -319,6 +319,10 @@ def test_platform_toml_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.Monk
     '[env.compile]\nJOBS = 4\n',                       # a number, not a string
     '[version]\ncommand = "ruby --version"\n',         # a string, not a list
     '[version]\nstage = "nope"\n',                     # not a stage
+    '[build]\nif_files = "yarn.lock"\n',                # a string, not a list
+    '[build]\nif_files = ["sub/yarn.lock"]\n',          # not at the app's root
+    '[build]\nif_json = ["package.json"]\n',            # no key
+    '[build]\nif_script = ["x"]\n',                     # unknown key in [build]
 ])
 def test_invalid_subtables_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         toml: str) -> None:
@@ -495,3 +499,29 @@ def test_build_env_asks_for_the_build_tools_in_app_deps(
     assert ('RUN /opt/wake/native "build_env WAKE_BUILD_TOOLS=1"\n' in text) is installs
     if installs:  # before the dependencies install, so deps.sh finds them in
         assert text.index("/opt/wake/native") < text.index("RUN /opt/wake/deps")
+
+
+# -- when build.sh runs ([build]) ------------------------------------------------------
+
+@pytest.mark.parametrize("files, builds", [
+    ({"package.json": '{"name": "a"}'}, False),
+    ({"package.json": '{"name": "a", "scripts": {"start": "node ."}}'}, False),
+    ({"package.json": '{"name": "a", "scripts": {"build": ""}}'}, False),  # empty: none
+    ({"package.json": '{"name": "a", "scripts": {"build": "vite build"}}'}, True),
+    ({"package.json": '{"name": "a"}', "yarn.lock": ""}, True),  # Yarn prunes in build.sh
+    ({"package.json": '{"name": "a"}', "pnpm-lock.yaml": ""}, True),
+    ({"package.json": "{not json"}, True),  # build.sh says what is wrong, as before
+])
+def test_node_runs_build_sh_only_when_it_has_work(registry: dict[str, Platform],
+                                                   tmp_path: Path, files: dict[str, str],
+                                                   builds: bool) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert registry["node"].builds(tmp_path) is builds
+
+
+def test_a_platform_without_build_always_runs_build_sh(registry: dict[str, Platform],
+                                                       tmp_path: Path) -> None:
+    for name in ("python", "ruby", "go", "plain"):
+        assert registry[name].build_if_files is None
+        assert registry[name].builds(tmp_path)

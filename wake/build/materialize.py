@@ -55,6 +55,9 @@ class Materialized:
     key: str
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # context path -> data
     tree: tuple[TreeFile, ...] = ()  # app files, copied under app/
+    # An app-compile with nothing to build: the app's files, which its process images
+    # copy from their own context (the stage itself holds the dependencies alone).
+    source: tuple[TreeFile, ...] = ()
     # Files read only when the stage is built (an app-release's extra repos, exported).
     late_files: Callable[[], dict[str, tuple[bytes, int]]] | None = None
     # With build secrets: the Dockerfile's last RUN, which wake runs itself with them
@@ -246,7 +249,15 @@ class Materializer:
             else:
                 if manifest.build:
                     inputs["manifest:build"] = manifest.build
-                context, template = base, "app-compile.Dockerfile.j2"
+                if not self._builds(s, tree):
+                    # Nothing to build: the stage is its dependencies, and the process
+                    # images take the source from their own context, so a source edit
+                    # rebuilds them alone (two steps, as a hand-written Dockerfile).
+                    made = self._finish(s, "app-compile.Dockerfile.j2",
+                                        {**base, "builds": False}, inputs)
+                    return replace(made, source=tuple(tree))
+                context = {**base, "builds": True}
+                template = "app-compile.Dockerfile.j2"
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
             if not manifest.build_secrets:
                 return self._finish(s, template, context, inputs, tree=tuple(tree))
@@ -265,11 +276,24 @@ class Materializer:
                f"{unit.name}"] = json.dumps(unit.image_fields(), sort_keys=True)
         inputs["manifest:user"] = s.app.manifest.user
         # The release copies the built app straight out of the app-compile image (COPY
-        # --from), so nothing of it crosses the engine's socket.
-        context = {**base, "unit": unit, "kind": s.unit_kind, "compiled": compiled.tag}
+        # --from), so nothing of it crosses the engine's socket; with nothing built,
+        # the dependencies from there and the source from this context.
+        inputs.update({f"file:app/{f.path}": f.digest for f in compiled.source})
+        context = {**base, "unit": unit, "kind": s.unit_kind, "compiled": compiled.tag,
+                   "source_in_context": bool(compiled.source)}
         run = s.platform.render("run.sh.j2", context).encode()
         return self._finish(s, "release.Dockerfile.j2", context, inputs,
-                            files={"run": (run, 0o755)})
+                            files={"run": (run, 0o755)}, tree=compiled.source)
+
+    def _builds(self, s: StageDef, tree: list[TreeFile]) -> bool:
+        """Whether app-compile runs build.sh (and the manifest's build): unless the
+        platform's [build] says it has nothing to do for this app. A dependency folder
+        in the source needs build.sh's copy, which leaves it out of the release's."""
+        assert s.app is not None
+        if s.app.manifest.build or s.platform.builds(s.app.root):
+            return True
+        in_deps = tuple(f"{d}/" for d in s.platform.dependency_dirs)
+        return any(f.path.startswith(in_deps) for f in tree)
 
     def _platform(self, s: StageDef) -> Materialized:
         base_image = self.base_image(s.platform)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import json
 import os
 import re
 import shlex
@@ -34,7 +35,7 @@ COMMON = "_common"
 STAGES = ("platform-compile", "platform-release", "app-deps", "app-compile", "app-release",
           "release")
 PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version", "versions",
-                 "version_files", "dependency_files", "dependency_dirs")
+                 "version_files", "dependency_files", "dependency_dirs", "build")
 # The mtime of every file in a build context, and SOURCE_DATE_EPOCH in compile stages:
 # fixed, so contexts do not depend on the checkout, and not 1970, which tools refuse
 # (zip files, hence wheels, cannot hold dates before 1980). 2000-01-01T00:00:00Z.
@@ -86,6 +87,12 @@ class Platform:
     # dependencies need them (a package with no wheel, a native Node module, a gem with an
     # extension): the compile image most apps pull stays small (docs/platforms.md).
     native_packages: tuple[str, ...] = ()
+    # When build.sh has work ([build] in platform.toml): if any of these files is at the
+    # app's root, or any of these "file.json:dotted.key" is set. A platform with neither
+    # always runs it; an app for which none holds (and with no manifest `build`) gets an
+    # app-compile that only copies its source, with no container to start.
+    build_if_files: tuple[str, ...] | None = None
+    build_if_json: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -129,6 +136,25 @@ class Platform:
         """Whether an app file (relative path) is one the app-deps stage copies."""
         return "/" not in path and any(fnmatch.fnmatchcase(path, pattern)
                                        for pattern in self.dependency_files)
+
+    def builds(self, app_root: Path) -> bool:
+        """Whether build.sh has work for the app at app_root ([build] in platform.toml):
+        True unless the platform says when it has, and none of that holds."""
+        if self.build_if_files is None:
+            return True
+        if any((app_root / name).exists() for name in self.build_if_files):
+            return True
+        for entry in self.build_if_json:
+            name, _, dotted = entry.partition(":")
+            try:
+                value: Any = json.loads((app_root / name).read_bytes())
+            except (OSError, ValueError):
+                return True  # unreadable: build.sh decides (and says what is wrong)
+            for part in dotted.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value:
+                return True
+        return False
 
     def template_dirs(self) -> list[Path]:
         return [self.directory, builtin_dir() / COMMON]
@@ -256,6 +282,15 @@ def _load_one(directory: Path) -> Platform:
     packages = table("packages", ("compile", "release", "native"))
     env = table("env", ("compile", "release"))
     version = table("version", ("command", "stage"))
+    build = table("build", ("if_files", "if_json"))
+    build_if_json = strings(build.get("if_json", []), "build.if_json")
+    for name in build.get("if_files", []) if isinstance(build.get("if_files"), list) else []:
+        if not isinstance(name, str) or not re.fullmatch(r"[^/]+", name):
+            problems.append(f"build.if_files: {name!r} is not a file name at the app's root")
+    for entry in build_if_json:
+        if not re.fullmatch(r"[^/:]+\.json:[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*", entry):
+            problems.append(f"build.if_json: {entry!r} is not FILE.json:dotted.key "
+                            "(e.g. package.json:scripts.build)")
     platform = Platform(
         name=directory.name,
         directory=directory,
@@ -273,6 +308,9 @@ def _load_one(directory: Path) -> Platform:
         version_files=strings(data.get("version_files", []), "version_files"),
         dependency_files=strings(data.get("dependency_files", []), "dependency_files"),
         dependency_dirs=strings(data.get("dependency_dirs", []), "dependency_dirs"),
+        build_if_files=strings(build.get("if_files", []), "build.if_files")
+        if build else None,
+        build_if_json=build_if_json,
     )
     for name in platform.dependency_dirs:
         if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", name) or \
