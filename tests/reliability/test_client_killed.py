@@ -42,7 +42,7 @@ def _kill_at(site: Site, line_no: int, delay: float) -> list[str]:
 
 def test_a_killed_deploy_frees_its_lock_and_the_rerun_converges(  # type: ignore[no-untyped-def]
         site: Site, full: bool, figures) -> None:
-    runs = 20 if full else 3
+    runs = 20 if full else 2
     chance = random.Random(20261126)
     site.edit_manifest(lambda m: m["processes"]["web"].update(instances=WANTED["web"]))
     ok(site.doit("deploy:bestsiteever", timeout=900))

@@ -1,4 +1,4 @@
-"""Cron under failure, on the session's three netns hosts, for 10 minutes (15 with
+"""Cron under failure, on the session's three netns hosts, for 9 minutes (15 with
 --full; WAKE_CRON_MINUTES overrides): the scheduler service on every host, one active;
 `tick` every minute; `slow` every minute that runs 90 s (so every other slot finds the
 last run still going). Meanwhile: one host's scheduler reads a clock 90 s ahead
@@ -135,7 +135,7 @@ def scheduler_logs(site: Site) -> None:
 
 
 def test_cron_under_failure(site: Site, full: bool, figures) -> None:  # type: ignore[no-untyped-def]
-    minutes = int(os.environ.get("WAKE_CRON_MINUTES", "15" if full else "10"))
+    minutes = int(os.environ.get("WAKE_CRON_MINUTES", "15" if full else "9"))
     workspace = ticker(site.workspace.parent.parent / "ws-cron")
 
     def deploy() -> str:
@@ -175,7 +175,7 @@ def _timeline(site: Site, deploy: Any, minutes: int, figures: Any,
     print(f"scheduler on {skewed} reads a clock {offset:.1f} s ahead")
 
     # 1. The active scheduler's host stops: another takes over.
-    at(2.2)
+    at(1.5)
     stopped = first
     assert stopped is not None
     ok(site.wake("hosts", "stop", stopped))
@@ -186,13 +186,13 @@ def _timeline(site: Site, deploy: Any, minutes: int, figures: Any,
         print(f"scheduler on {stopped} stopped; {leader(site, up)} active "
               f"{time.time() - began:.0f} s after the deploy")
     finally:
-        at(3.4)
+        at(2.7)
         ok(site.wake("hosts", "start", stopped))
     wait_for(lambda: all(c.status == "running" for c in schedulers(site, stopped)),
              timeout=120, what=f"the scheduler on {stopped} running again")
 
     # 2. The lock broken by hand while only the skewed scheduler runs: it takes over.
-    at(4.2)
+    at(3.3)
     others = [c for h in hosts if h != skewed for c in schedulers(site, h)]
     for c in others:
         c.stop(timeout=10)
@@ -200,12 +200,12 @@ def _timeline(site: Site, deploy: Any, minutes: int, figures: Any,
     wait_for(lambda: leader(site, skewed) == skewed, timeout=60,
              what=f"the skewed scheduler on {skewed} active")
     print(f"{skewed} (clock +{SKEW} s) active {time.time() - began:.0f} s after the deploy")
-    at(6.0)
+    at(5.0)
     for c in others:
         c.start()
 
     # 3. A deploy while `slow` runs: the run goes on, the next slot uses the new image.
-    at(6.3)
+    at(5.3)
     deadline = time.time() + 150
     while True:  # a run with at least 30 s to go, whatever second the deploy ended on
         slow_now = [r for r in runs(site, "slow") if r["running"]
@@ -259,4 +259,4 @@ def _timeline(site: Site, deploy: Any, minutes: int, figures: Any,
             f"({succeeded} succeeded, {missed} missed at takeovers), {len(slows)} slow slots "
             f"({len(skipped)} skipped as still going); 0 slots run twice, 0 overlaps; "
             f"scheduler host stopped 1.2 min, lock broken, a scheduler {SKEW} s ahead active "
-            f"for {minutes - 4.2:.0f} min")
+            f"for {minutes - 3.3:.0f} min")

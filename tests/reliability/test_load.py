@@ -54,7 +54,7 @@ def _container_events(site: Site, names: list[str], since: float, until: float) 
 
 def test_a_no_op_deploy_of_many_apps_changes_nothing(  # type: ignore[no-untyped-def]
         site: Site, full: bool, figures, tmp_path: Path) -> None:
-    count = 20 if full else 6
+    count = 20 if full else 4
     folder = site.workspace.parent.parent / "ws-load"
     names = load_workspace(folder, count)
     workspace = folder / "wake.toml"
