@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shlex
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -65,6 +66,8 @@ from .errors import BuildError, DockerError, plain  # noqa: E402
 LineSink = Callable[[str], None]
 DEFAULT_TIMEOUT = 600.0
 TEMPORARY_LABEL = "wake.temporary"
+# On the volumes that keep a build cache between builds (the value: the folder it holds).
+CACHE_LABEL = "wake.build-cache"
 
 
 @contextmanager
@@ -296,33 +299,51 @@ class Engine:
             raise BuildError(f"build of {stage} finished without an image")
 
     def run_step(self, image: str, command: str, files: dict[str, bytes], mount: str,
-                 tag: str, stage: str, on_line: LineSink | None = None) -> None:
+                 tag: str, stage: str, on_line: LineSink | None = None,
+                 caches: dict[str, str] | None = None) -> None:
         """A build step outside the builder: `/bin/sh -c command` in a container of
-        `image`, with `files` (name -> content) in a volume at `mount` (read-only) and
-        exported as environment variables of the step, then the container committed as
-        `tag` with the image's own entrypoint and command. No commit holds a mount or the
-        step's environment; the volume and the container go whatever happens."""
+        `image`, then the container committed as `tag` with the image's own entrypoint and
+        command. `files` (name -> content; build secrets) are in a volume at `mount`
+        (read-only) and exported as environment variables of the step; `caches` (volume
+        name -> folder) are volumes kept between builds, made when missing, and their
+        folders are listed in the step's WAKE_BUILD_CACHES. No commit holds a mount or the
+        step's environment; the secrets' volume and the container go whatever happens."""
         temporary = {TEMPORARY_LABEL: "1"}
+        caches = caches or {}
         # Export each file as a variable of the step only, then run it as RUN would.
-        script = (f'for f in {mount}/*; do [ -f "$f" ] && export "${{f##*/}}=$(cat "$f")"; '
+        script = (f"export WAKE_BUILD_CACHES={shlex.quote(' '.join(caches.values()))}; "
+                  f'for f in {mount}/*; do [ -f "$f" ] && export "${{f##*/}}=$(cat "$f")"; '
                   'done; exec /bin/sh -c "$1"')
         tail: list[str] = []
         with self._translate(f"build {stage}"):
-            volume = self._client.volumes.create(labels=temporary)
+            mounts = {name: {"bind": folder, "mode": "rw"} for name, folder in caches.items()}
+            for name in caches:
+                try:
+                    self._client.volumes.get(name)
+                except docker.errors.NotFound:
+                    self._client.volumes.create(name, labels={CACHE_LABEL: caches[name]})
+            volume = self._client.volumes.create(labels=temporary) if files else None
             container = None
             try:
-                # The step sees the volume read-only: a container never started fills it.
-                filler = self._client.containers.create(
-                    image, ["true"], labels=temporary,
-                    volumes={volume.name: {"bind": mount, "mode": "rw"}})
-                try:
-                    filler.put_archive(mount, tar_files(files, mode=0o444))
-                finally:
-                    filler.remove(force=True)
+                if volume is not None:
+                    # The step sees the volume read-only: a container never started fills it.
+                    filler = self._client.containers.create(
+                        image, ["true"], labels=temporary,
+                        volumes={volume.name: {"bind": mount, "mode": "rw"}})
+                    try:
+                        filler.put_archive(mount, tar_files(files, mode=0o444))
+                    finally:
+                        filler.remove(force=True)
+                    mounts[volume.name] = {"bind": mount, "mode": "ro"}
                 config = self._client.api.inspect_image(image).get("Config") or {}
+                # The step as the container's command, so the commit keeps the image's
+                # (empty) entrypoint: a commit cannot set an entrypoint back to none.
+                step = ["/bin/sh", "-c", script, "wake-build-step", command]
+                entrypoint = config.get("Entrypoint") or None
                 container = self._client.containers.create(
-                    image, entrypoint=["/bin/sh", "-c", script, "wake-build-step", command],
-                    labels=temporary, volumes={volume.name: {"bind": mount, "mode": "ro"}})
+                    image, None if entrypoint else step,
+                    entrypoint=step if entrypoint else None, labels=temporary,
+                    volumes=mounts)
                 container.start()
                 pending = ""
                 for chunk in container.logs(stream=True, follow=True):
@@ -339,16 +360,19 @@ class Engine:
                 status = container.wait()["StatusCode"]
                 if status != 0:
                     shown = "\n".join(f"    {line}" for line in tail)
-                    raise BuildError(f"build of {stage} failed at its last step (run with "
-                                     f"the build secrets, exit {status}): {command}\n{shown}")
+                    raise BuildError(f"build of {stage} failed at its last step (run by wake"
+                                     f"{' with the build secrets' if files else ''}, exit "
+                                     f"{status}): {command}\n{shown}")
                 repository, name = split_ref(tag)
-                changes = [f"ENTRYPOINT {json.dumps(config.get('Entrypoint') or [])}",
-                           f"CMD {json.dumps(config.get('Cmd') or [])}"]
+                changes = [f"CMD {json.dumps(config.get('Cmd') or [])}"]
+                if entrypoint:
+                    changes.append(f"ENTRYPOINT {json.dumps(entrypoint)}")
                 container.commit(repository=repository, tag=name, changes=changes)
             finally:
                 if container is not None:
                     container.remove(force=True)
-                volume.remove(force=True)
+                if volume is not None:
+                    volume.remove(force=True)
 
     def import_tar(self, stream: IO[bytes], image: str, changes: list[str]) -> None:
         """`docker import` of a root filesystem tar stream as `image` (repo:tag)."""

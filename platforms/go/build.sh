@@ -4,7 +4,12 @@
 set -eu
 cd /opt/app
 mkdir -p bin
-echo "wake: go build ./..."
-go build -o bin/ ./...
-rm -rf /tmp/go-cache
+# -v names each package compiled: with the build cache kept between builds (a volume at
+# $GOCACHE, listed in WAKE_BUILD_CACHES), a source edit compiles the app's own alone.
+echo "wake: go build -v ./..."
+go build -v -o bin/ ./...
+case " ${WAKE_BUILD_CACHES:-} " in
+    *" $GOCACHE "*) ;;           # a volume: kept for the next build, never in an image
+    *) rm -rf "$GOCACHE" ;;      # in this image's layer: gone
+esac
 ls -l bin

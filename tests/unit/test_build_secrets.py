@@ -84,11 +84,32 @@ def test_secret_stages_run_their_last_step_and_keys_count_names_only(
     with_secret = _materializer(tmp_path / "b", ["NPM_TOKEN"])
     deps, compile_ = "build:shop:app-deps", "build:shop:app-compile"
     for node in (deps, compile_):
-        assert plain.get(node).secret_step is None
+        assert plain.get(node).own_step is None
         mat = with_secret.get(node)
-        assert mat.secret_step and mat.secret_step.startswith("/opt/wake/")
+        assert mat.own_step and mat.own_step.startswith("/opt/wake/")
         assert mat.key != plain.get(node).key  # the names are inputs
         dockerfile = context_dockerfile(mat)
-        assert mat.secret_step not in dockerfile.replace("\\\n", " ") and "LABEL" in dockerfile
+        assert mat.own_step not in dockerfile.replace("\\\n", " ") and "LABEL" in dockerfile
     # A release stage has no secret step (its images never see the secrets).
-    assert with_secret.get("build:shop:release-web").secret_step is None
+    assert with_secret.get("build:shop:release-web").own_step is None
+
+
+def test_a_platform_with_build_caches_has_its_build_step_run_by_wake(tmp_path: Path) -> None:
+    """Go's app-compile: the RUN of build.sh is wake's own step (with the cache volume
+    mounted), not Docker's; the key is the same as without caches (they change nothing
+    the build makes), so it is the Dockerfile's own."""
+    app = tmp_path / "svc"
+    app.mkdir()
+    (app / "manifest.json").write_text(json.dumps(
+        {"name": "svc", "processes": {"web": {"run": "bin/svc"}}}))
+    (app / "go.mod").write_text("module example.com/svc\n\ngo 1.19\n")
+    (app / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "wake.toml").write_text('[[apps]]\npath = "svc"\n')
+    planner = planner_for(tmp_path / "wake.toml")
+    compiled = planner.get("build:svc:app-compile")
+    assert (compiled.own_step, compiled.caches) == ("/opt/wake/build", ("/tmp/go-cache",))
+    dockerfile = context_dockerfile(compiled)
+    assert "RUN /opt/wake/build" not in dockerfile and "LABEL" in dockerfile
+    assert "RUN /opt/wake/build" in compiled.dockerfile  # hashed as written
+    deps = planner.get("build:svc:app-deps")  # its install: Docker's, no cache
+    assert (deps.own_step, deps.caches) == (None, ())

@@ -323,6 +323,7 @@ def test_platform_toml_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.Monk
     '[build]\nif_files = ["sub/yarn.lock"]\n',          # not at the app's root
     '[build]\nif_json = ["package.json"]\n',            # no key
     '[build]\nif_script = ["x"]\n',                     # unknown key in [build]
+    '[build]\ncaches = ["tmp/go-cache"]\n',             # not an absolute path
 ])
 def test_invalid_subtables_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         toml: str) -> None:
@@ -522,6 +523,7 @@ def test_node_runs_build_sh_only_when_it_has_work(registry: dict[str, Platform],
 
 def test_a_platform_without_build_always_runs_build_sh(registry: dict[str, Platform],
                                                        tmp_path: Path) -> None:
-    for name in ("python", "ruby", "go", "plain"):
+    for name in ("python", "ruby", "go", "plain"):  # go's [build] has caches alone
         assert registry[name].build_if_files is None
         assert registry[name].builds(tmp_path)
+    assert registry["go"].build_caches == ("/tmp/go-cache",)

@@ -261,7 +261,7 @@ BUILD_OUTPUT = [
 def builder_over(engine: Engine, **options: Any) -> tuple[Builder, Any]:
     materializer = SimpleNamespace(client=engine, settings=SimpleNamespace(registry=None))
     mat = SimpleNamespace(stage=SimpleNamespace(id="build:shop:app-compile"), tag="wake/x:k",
-                          write_context=lambda file: file.write(b"tar"), secret_step=None)
+                          write_context=lambda file: file.write(b"tar"), own_step=None)
     return Builder(materializer, **options), mat  # type: ignore[arg-type]
 
 

@@ -209,7 +209,7 @@ class Builder:
         # terminal, a line every 10 s elsewhere); a `say` of unknown destination gets lines.
         stream = self.say.stream if isinstance(self.say, Printer) else None
         # With build secrets, their values are masked in every line shown.
-        given = _secrets_of(mat) if mat.secret_step else {}
+        given = _secrets_of(mat) if mat.own_step else {}
         mask = secrets.masker(given.values())
         client = self.materializer.client
         # Spool the context to disk: app trees can be large.
@@ -226,20 +226,23 @@ class Builder:
             context.seek(0)
             cache = self._layer_cache(mat)
             try:
-                if not mat.secret_step:
+                if not mat.own_step:
                     client.build(context, mat.tag, node, on_line, nocache=self.nocache,
                                  cache_from=[cache] if cache else None)
                 else:
-                    # Docker builds up to the last RUN; wake runs that with the secrets.
-                    before = f"{mat.tag}-before-secrets"
+                    # Docker builds up to the last RUN; wake runs that with the secrets
+                    # and the build caches (--no-cache: without the caches).
+                    before = f"{mat.tag}-before-step"
                     client.build(context, before, node, on_line, nocache=self.nocache)
-                    progress.say(f"  | last step, run by wake with the build secrets "
-                                 f"{', '.join(given)} in {secrets.MOUNT}: RUN "
-                                 f"{mat.secret_step}")
+                    caches = {} if self.nocache else {
+                        cache_volume(mat.stage.platform.ident, folder): folder
+                        for folder in mat.caches}
+                    progress.say(f"  | last step, run by wake{_with(given, caches)}: "
+                                 f"RUN {mat.own_step}")
                     try:
-                        client.run_step(before, mat.secret_step,
+                        client.run_step(before, mat.own_step,
                                         {k: v.encode() for k, v in given.items()},
-                                        secrets.MOUNT, mat.tag, node, on_line)
+                                        secrets.MOUNT, mat.tag, node, on_line, caches=caches)
                     finally:
                         client.untag(before)
             except BuildError as exc:
@@ -261,7 +264,7 @@ class Builder:
         stage has its own cache (the classic builder looks only at cache_from images when
         given any). None: build without."""
         reg = self.materializer.settings.registry
-        if not reg or self.nocache or mat.stage.kind != RELEASE or mat.secret_step:
+        if not reg or self.nocache or mat.stage.kind != RELEASE or mat.own_step:
             return None
         client = self.materializer.client
         repository = mat.tag.rsplit(":", 1)[0]
@@ -278,3 +281,21 @@ def _secrets_of(mat: Materialized) -> dict[str, str]:
     assert app is not None
     manifest = app.manifest
     return secrets.values(app.name, manifest.build_secrets, str(manifest.source))
+
+
+def cache_volume(platform: str, folder: str) -> str:
+    """The engine volume that keeps a platform's build cache folder between builds:
+    wake-cache-go-1.19-tmp-go-cache. Shared by the platform's apps (a compiler's
+    cache is keyed by content, and safe to share)."""
+    return f"wake-cache-{platform}{folder.replace('/', '-')}"
+
+
+def _with(given: dict[str, str], caches: dict[str, str]) -> str:
+    """' with the build secrets A in /run/secrets and the build cache /x (volume v)'."""
+    parts = []
+    if given:
+        parts.append(f"the build secrets {', '.join(given)} in {secrets.MOUNT}")
+    if caches:
+        parts.append("the build cache " + ", ".join(f"{folder} (volume {name})"
+                                                     for name, folder in caches.items()))
+    return " with " + " and ".join(parts) if parts else ""

@@ -60,9 +60,11 @@ class Materialized:
     source: tuple[TreeFile, ...] = ()
     # Files read only when the stage is built (an app-release's extra repos, exported).
     late_files: Callable[[], dict[str, tuple[bytes, int]]] | None = None
-    # With build secrets: the Dockerfile's last RUN, which wake runs itself with them
-    # (wake.build.secrets); Docker builds the rest.
-    secret_step: str | None = None
+    # The Dockerfile's last RUN, which wake runs itself: with build secrets
+    # (wake.build.secrets) or with the platform's build caches mounted; Docker builds
+    # the rest.
+    own_step: str | None = None
+    caches: tuple[str, ...] = ()  # folders mounted from the platform's cache volumes
 
     @property
     def tag(self) -> str:
@@ -100,7 +102,7 @@ class Materialized:
         # A template may end without a newline (trim_blocks eats the one after a
         # final {% endif %}); the appended instructions must start a line.
         body = self.dockerfile if self.dockerfile.endswith("\n") else self.dockerfile + "\n"
-        if self.secret_step:
+        if self.own_step:
             split = secrets.split_last_run(body)
             assert split is not None
             body = split[0]
@@ -259,13 +261,16 @@ class Materializer:
                 context = {**base, "builds": True}
                 template = "app-compile.Dockerfile.j2"
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
-            if not manifest.build_secrets:
-                return self._finish(s, template, context, inputs, tree=tuple(tree))
-            # Their names, never their values: a new token does not rebuild.
-            inputs["manifest:build_secrets"] = json.dumps(manifest.build_secrets)
+            # Build caches speed the build up without changing what it makes: not inputs.
+            caches = s.platform.build_caches if s.kind == APP_COMPILE else ()
+            if manifest.build_secrets:
+                # Their names, never their values: a new token does not rebuild.
+                inputs["manifest:build_secrets"] = json.dumps(manifest.build_secrets)
             made = self._finish(s, template, context, inputs, tree=tuple(tree))
+            if not manifest.build_secrets and not caches:
+                return made
             split = secrets.split_last_run(made.dockerfile)
-            return replace(made, secret_step=split[1]) if split else made
+            return replace(made, own_step=split[1], caches=caches) if split else made
         if s.kind == APP_RELEASE:
             return self._app_release(s, base, inputs)
         assert s.kind == RELEASE and s.unit is not None and s.copies_from

@@ -88,11 +88,14 @@ class Platform:
     # extension): the compile image most apps pull stays small (docs/platforms.md).
     native_packages: tuple[str, ...] = ()
     # When build.sh has work ([build] in platform.toml): if any of these files is at the
-    # app's root, or any of these "file.json:dotted.key" is set. A platform with neither
-    # always runs it; an app for which none holds (and with no manifest `build`) gets an
-    # app-compile that only copies its source, with no container to start.
+    # app's root, or any of these "file.json:dotted.key" is set. A platform that sets
+    # neither always runs it. For an app none holds for (and with no manifest `build`),
+    # app-compile is its dependencies alone and the process images copy the source.
     build_if_files: tuple[str, ...] | None = None
     build_if_json: tuple[str, ...] = ()
+    # Folders build.sh may keep between builds on the same engine (a compiler's cache):
+    # mounted from a volume of the platform's for that step, so never in an image.
+    build_caches: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -282,7 +285,12 @@ def _load_one(directory: Path) -> Platform:
     packages = table("packages", ("compile", "release", "native"))
     env = table("env", ("compile", "release"))
     version = table("version", ("command", "stage"))
-    build = table("build", ("if_files", "if_json"))
+    build = table("build", ("if_files", "if_json", "caches"))
+    build_caches = strings(build.get("caches", []), "build.caches")
+    for path in build_caches:
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path) or ".." in path.split("/"):
+            problems.append(f"build.caches: {path!r} is not an absolute folder path "
+                            "(e.g. /tmp/go-cache)")
     build_if_json = strings(build.get("if_json", []), "build.if_json")
     for name in build.get("if_files", []) if isinstance(build.get("if_files"), list) else []:
         if not isinstance(name, str) or not re.fullmatch(r"[^/]+", name):
@@ -309,8 +317,9 @@ def _load_one(directory: Path) -> Platform:
         dependency_files=strings(data.get("dependency_files", []), "dependency_files"),
         dependency_dirs=strings(data.get("dependency_dirs", []), "dependency_dirs"),
         build_if_files=strings(build.get("if_files", []), "build.if_files")
-        if build else None,
+        if "if_files" in build or "if_json" in build else None,
         build_if_json=build_if_json,
+        build_caches=build_caches,
     )
     for name in platform.dependency_dirs:
         if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", name) or \

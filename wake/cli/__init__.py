@@ -122,7 +122,8 @@ def parser() -> argparse.ArgumentParser:
                    help="print every line of the build output, not only its steps "
                         "(else $WAKE_VERBOSE)")
     p.add_argument("--no-cache", action="store_true", default=None,
-                   help="build without Docker's layer cache (else $WAKE_NO_CACHE)")
+                   help="build without Docker's layer cache or the platforms' build "
+                        "caches (else $WAKE_NO_CACHE)")
     build_options(p)
 
     p = add("plan", cmd_plan, "list what a build would build, pull or reuse, and why; and "
