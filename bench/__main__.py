@@ -48,6 +48,8 @@ def incremental_rows(results: list[incremental.Result]) -> list[cases.Row]:
             f"one file edited ({source}), {r.app}, warm engine", f"doit build:{r.app}",
             r.warm_wake, "`docker build` of a lock-file-first multi-stage Dockerfile, warm "
             "layer cache", r.warm_docker))
+        if r.fresh_wake is None or r.fresh_docker is None:
+            continue
         rows.append(cases.Row(
             f"one file edited, {r.app}, fresh engine + registry", f"doit build:{r.app}",
             r.fresh_wake, "`docker pull` of the previous image and of its build stage + "

@@ -58,6 +58,7 @@ _import_docker_without_ssh()
 import docker  # noqa: E402 - imported above, without its SSH transport
 import docker.errors  # noqa: E402
 import docker.tls  # noqa: E402
+import docker.types  # noqa: E402
 import requests  # noqa: E402
 
 from . import calls  # noqa: E402
@@ -316,7 +317,9 @@ class Engine:
                   'done; exec /bin/sh -c "$1"')
         tail: list[str] = []
         with self._translate(f"build {stage}"):
-            mounts = {name: {"bind": folder, "mode": "rw"} for name, folder in caches.items()}
+            # Mounts, not `volumes=`: the SDK writes those into the container's config as
+            # VOLUME paths too, and a commit would keep them in the image.
+            mounts = [docker.types.Mount(folder, name) for name, folder in caches.items()]
             for name in caches:
                 try:
                     self._client.volumes.get(name)
@@ -334,7 +337,7 @@ class Engine:
                         filler.put_archive(mount, tar_files(files, mode=0o444))
                     finally:
                         filler.remove(force=True)
-                    mounts[volume.name] = {"bind": mount, "mode": "ro"}
+                    mounts.append(docker.types.Mount(mount, volume.name, read_only=True))
                 config = self._client.api.inspect_image(image).get("Config") or {}
                 # The step as the container's command, so the commit keeps the image's
                 # (empty) entrypoint: a commit cannot set an entrypoint back to none.
@@ -343,7 +346,7 @@ class Engine:
                 container = self._client.containers.create(
                     image, None if entrypoint else step,
                     entrypoint=step if entrypoint else None, labels=temporary,
-                    volumes=mounts)
+                    mounts=mounts)
                 container.start()
                 pending = ""
                 for chunk in container.logs(stream=True, follow=True):

@@ -5,6 +5,10 @@
 # pnpm-lock.yaml (pnpm, frozen); without one, npm install.
 set -eu
 cd /opt/app
+# npm's cache: kept between builds when wake mounts it from a volume (platform.toml
+# [deps] caches), so a changed lock file downloads only what is new; else removed at the
+# end, with the other package managers' caches.
+case " ${WAKE_BUILD_CACHES:-} " in *" /root/.npm "*) kept=/root/.npm ;; *) kept= ;; esac
 # Each install runs again with the build tools (a native module's node-gyp, a git
 # dependency) only if it fails without them.
 native=/opt/wake/native
@@ -47,4 +51,6 @@ else
     $native "npm install" npm install "--$dev=dev"
     [ "$dev" = include ] || touch /opt/wake/node-production
 fi
-rm -rf /root/.npm /root/.cache /usr/local/share/.cache
+for cache in /root/.npm /root/.cache /usr/local/share/.cache; do
+    [ "$cache" = "$kept" ] || rm -rf "$cache"
+done

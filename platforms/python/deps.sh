@@ -9,6 +9,15 @@ venv=/opt/app/.venv
 pip="$venv/bin/pip"
 tools=/opt/wake/tools  # installers from PyPI; never part of the app
 
+# pip's and uv's caches: kept between builds when wake mounts them from a volume
+# (platform.toml [deps] caches), so a changed requirement downloads only what is new;
+# else none is written into the image.
+pip_cache=--no-cache-dir uv_cache=--no-cache
+case " ${WAKE_BUILD_CACHES:-} " in *" /root/.cache/pip "*) pip_cache= ;; esac
+case " ${WAKE_BUILD_CACHES:-} " in
+    *" /root/.cache/uv "*) uv_cache= && export UV_LINK_MODE=copy ;;  # another filesystem
+esac
+
 tool() {  # tool PACKAGE: install a PyPI tool into its own venv
     [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
     "$tools/bin/pip" install --no-cache-dir -q "$1"
@@ -23,11 +32,11 @@ wheels_first() {  # true when an install may first try wheels alone
     [ -n "${WAKE_NATIVE_PACKAGES:-}" ] && [ ! -e /opt/wake/native.done ]
 }
 pip_install() {
-    if wheels_first && "$pip" install --no-cache-dir --only-binary=:all: "$@"; then
+    if wheels_first && "$pip" install $pip_cache --only-binary=:all: "$@"; then
         return
     fi
     /opt/wake/native "some dependencies build from source"
-    "$pip" install --no-cache-dir "$@"
+    "$pip" install $pip_cache "$@"
 }
 
 python3 -m venv "$venv"
@@ -35,7 +44,7 @@ if [ -f uv.lock ]; then
     echo "wake: uv sync --locked --no-install-project (uv.lock)"
     tool uv
     export UV_PROJECT_ENVIRONMENT="$venv" UV_PYTHON="$venv/bin/python" UV_PYTHON_DOWNLOADS=never
-    uv_sync="$tools/bin/uv sync --locked --no-dev --no-install-project --no-cache"
+    uv_sync="$tools/bin/uv sync --locked --no-dev --no-install-project $uv_cache"
     if ! { wheels_first && $uv_sync --no-build; }; then
         /opt/wake/native "some dependencies build from source"
         $uv_sync

@@ -83,8 +83,11 @@ def test_secret_stages_run_their_last_step_and_keys_count_names_only(
     plain = _materializer(tmp_path / "a", [])
     with_secret = _materializer(tmp_path / "b", ["NPM_TOKEN"])
     deps, compile_ = "build:shop:app-deps", "build:shop:app-compile"
+    # Node's app-deps is wake's own step anyway (npm's cache volume); app-compile not.
+    assert plain.get(deps).own_step == "/opt/wake/deps"
+    assert plain.get(deps).caches == with_secret.get(deps).caches == ("/root/.npm",)
+    assert plain.get(compile_).own_step is None
     for node in (deps, compile_):
-        assert plain.get(node).own_step is None
         mat = with_secret.get(node)
         assert mat.own_step and mat.own_step.startswith("/opt/wake/")
         assert mat.key != plain.get(node).key  # the names are inputs
@@ -111,5 +114,5 @@ def test_a_platform_with_build_caches_has_its_build_step_run_by_wake(tmp_path: P
     dockerfile = context_dockerfile(compiled)
     assert "RUN /opt/wake/build" not in dockerfile and "LABEL" in dockerfile
     assert "RUN /opt/wake/build" in compiled.dockerfile  # hashed as written
-    deps = planner.get("build:svc:app-deps")  # its install: Docker's, no cache
+    deps = planner.get("build:svc:app-deps")  # go mod download: Docker's, no cache
     assert (deps.own_step, deps.caches) == (None, ())

@@ -324,6 +324,8 @@ def test_platform_toml_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.Monk
     '[build]\nif_json = ["package.json"]\n',            # no key
     '[build]\nif_script = ["x"]\n',                     # unknown key in [build]
     '[build]\ncaches = ["tmp/go-cache"]\n',             # not an absolute path
+    '[deps]\ncaches = ["/root/../npm"]\n',              # not a plain absolute path
+    '[deps]\nkeep = ["/root/.npm"]\n',                  # unknown key in [deps]
 ])
 def test_invalid_subtables_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         toml: str) -> None:
@@ -527,3 +529,5 @@ def test_a_platform_without_build_always_runs_build_sh(registry: dict[str, Platf
         assert registry[name].build_if_files is None
         assert registry[name].builds(tmp_path)
     assert registry["go"].build_caches == ("/tmp/go-cache",)
+    assert registry["node"].deps_caches == ("/root/.npm",)
+    assert registry["python"].deps_caches == ("/root/.cache/pip", "/root/.cache/uv")

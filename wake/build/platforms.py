@@ -35,7 +35,7 @@ COMMON = "_common"
 STAGES = ("platform-compile", "platform-release", "app-deps", "app-compile", "app-release",
           "release")
 PLATFORM_KEYS = ("description", "order", "detect", "packages", "env", "version", "versions",
-                 "version_files", "dependency_files", "dependency_dirs", "build")
+                 "version_files", "dependency_files", "dependency_dirs", "build", "deps")
 # The mtime of every file in a build context, and SOURCE_DATE_EPOCH in compile stages:
 # fixed, so contexts do not depend on the checkout, and not 1970, which tools refuse
 # (zip files, hence wheels, cannot hold dates before 1980). 2000-01-01T00:00:00Z.
@@ -96,6 +96,9 @@ class Platform:
     # Folders build.sh may keep between builds on the same engine (a compiler's cache):
     # mounted from a volume of the platform's for that step, so never in an image.
     build_caches: tuple[str, ...] = ()
+    # The same for deps.sh's install in app-deps ([deps] caches: a package manager's
+    # download cache), so a changed lock file downloads only what is new.
+    deps_caches: tuple[str, ...] = ()
     # The version an app's stages use (None: the platform as offered, not yet chosen).
     version: Version | None = None
 
@@ -286,11 +289,14 @@ def _load_one(directory: Path) -> Platform:
     env = table("env", ("compile", "release"))
     version = table("version", ("command", "stage"))
     build = table("build", ("if_files", "if_json", "caches"))
+    deps = table("deps", ("caches",))
     build_caches = strings(build.get("caches", []), "build.caches")
-    for path in build_caches:
-        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path) or ".." in path.split("/"):
-            problems.append(f"build.caches: {path!r} is not an absolute folder path "
-                            "(e.g. /tmp/go-cache)")
+    deps_caches = strings(deps.get("caches", []), "deps.caches")
+    for field, paths in (("build.caches", build_caches), ("deps.caches", deps_caches)):
+        for path in paths:
+            if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path) or ".." in path.split("/"):
+                problems.append(f"{field}: {path!r} is not an absolute folder path "
+                                "(e.g. /tmp/go-cache)")
     build_if_json = strings(build.get("if_json", []), "build.if_json")
     for name in build.get("if_files", []) if isinstance(build.get("if_files"), list) else []:
         if not isinstance(name, str) or not re.fullmatch(r"[^/]+", name):
@@ -320,6 +326,7 @@ def _load_one(directory: Path) -> Platform:
         if "if_files" in build or "if_json" in build else None,
         build_if_json=build_if_json,
         build_caches=build_caches,
+        deps_caches=deps_caches,
     )
     for name in platform.dependency_dirs:
         if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", name) or \
