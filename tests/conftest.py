@@ -42,7 +42,7 @@ def client() -> docker.DockerClient:
 @pytest.fixture(scope="session")
 def remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
     before = {image.id for image in client.images.list(filters={"label": "wake.key"})}
-    caches = {v.name for v in client.volumes.list(filters={"label": "wake.build-cache"})}
+    caches = {v.name for v in client.volumes.list(filters={"label": engine.CACHE_LABEL})}
     yield
     for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
         container.remove(force=True)
@@ -50,7 +50,7 @@ def remove_what_tests_made(client: docker.DockerClient) -> Iterator[None]:
         container.remove(force=True)
     if os.environ.get("WAKE_TEST_KEEP_IMAGES"):
         return  # another run shares this engine (its images are not this run's to remove)
-    for volume in client.volumes.list(filters={"label": "wake.build-cache"}):
+    for volume in client.volumes.list(filters={"label": engine.CACHE_LABEL}):
         if volume.name not in caches:  # the build caches this run made
             with contextlib.suppress(docker.errors.APIError):
                 volume.remove(force=True)

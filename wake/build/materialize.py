@@ -263,8 +263,10 @@ class Materializer:
             inputs.update({f"file:app/{f.path}": f.digest for f in tree})
             # Build caches speed the step up without changing what it makes: not inputs.
             # (app-deps ends with deps.sh's install when the platform has one.)
-            caches = s.platform.build_caches if s.kind == APP_COMPILE else \
-                s.platform.deps_caches if s.platform.context()["has_deps"] else ()
+            if s.kind == APP_COMPILE:
+                caches = s.platform.build_caches
+            else:
+                caches = s.platform.deps_caches if s.platform.has_deps else ()
             if manifest.build_secrets:
                 # Their names, never their values: a new token does not rebuild.
                 inputs["manifest:build_secrets"] = json.dumps(manifest.build_secrets)

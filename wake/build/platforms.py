@@ -143,6 +143,12 @@ class Platform:
         return "/" not in path and any(fnmatch.fnmatchcase(path, pattern)
                                        for pattern in self.dependency_files)
 
+    @property
+    def has_deps(self) -> bool:
+        """Whether it installs dependencies in app-deps (a deps.sh), as that stage's last
+        step."""
+        return (self.directory / "deps.sh").is_file()
+
     def builds(self, app_root: Path) -> bool:
         """Whether build.sh has work for the app at app_root ([build] in platform.toml):
         True unless the platform says when it has, and none of that holds."""
@@ -200,7 +206,7 @@ class Platform:
             "env": {"compile": self.compile_env, "release": self.release_env},
             "source_date_epoch": SOURCE_DATE_EPOCH,
             "has_lib": (self.directory / "lib").is_dir(),
-            "has_deps": (self.directory / "deps.sh").is_file(),
+            "has_deps": self.has_deps,
             "dependency_dirs": self.dependency_dirs,
         }
 
@@ -297,9 +303,10 @@ def _load_one(directory: Path) -> Platform:
             if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path) or ".." in path.split("/"):
                 problems.append(f"{field}: {path!r} is not an absolute folder path "
                                 "(e.g. /tmp/go-cache)")
+    build_if_files = strings(build.get("if_files", []), "build.if_files")
     build_if_json = strings(build.get("if_json", []), "build.if_json")
-    for name in build.get("if_files", []) if isinstance(build.get("if_files"), list) else []:
-        if not isinstance(name, str) or not re.fullmatch(r"[^/]+", name):
+    for name in build_if_files:
+        if not re.fullmatch(r"[^/]+", name):
             problems.append(f"build.if_files: {name!r} is not a file name at the app's root")
     for entry in build_if_json:
         if not re.fullmatch(r"[^/:]+\.json:[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*", entry):
@@ -322,8 +329,7 @@ def _load_one(directory: Path) -> Platform:
         version_files=strings(data.get("version_files", []), "version_files"),
         dependency_files=strings(data.get("dependency_files", []), "dependency_files"),
         dependency_dirs=strings(data.get("dependency_dirs", []), "dependency_dirs"),
-        build_if_files=strings(build.get("if_files", []), "build.if_files")
-        if "if_files" in build or "if_json" in build else None,
+        build_if_files=build_if_files if "if_files" in build or "if_json" in build else None,
         build_if_json=build_if_json,
         build_caches=build_caches,
         deps_caches=deps_caches,
